@@ -1,0 +1,1 @@
+"""Analytics: Polars transforms over the store (demand, KPIs, availability, delay policy)."""

@@ -1,0 +1,164 @@
+"""The nouns every module agrees on: lake table schemas and small value types.
+
+Column names follow DESIGN.md's store contracts; one name for one thing everywhere.
+Times are UTC in storage; ``date`` columns are local days of the system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+import polars as pl
+
+UTC_DATETIME: Final = pl.Datetime("us", "UTC")
+
+TRIPS: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "trip_id": pl.String(),
+    "vehicle_id": pl.String(),
+    "vehicle_type": pl.String(),
+    "started_at": UTC_DATETIME,
+    "ended_at": UTC_DATETIME,
+    "start_lat": pl.Float64(),
+    "start_lon": pl.Float64(),
+    "end_lat": pl.Float64(),
+    "end_lon": pl.Float64(),
+    "start_zone": pl.String(),
+    "end_zone": pl.String(),
+    "distance_m": pl.Float64(),
+    "duration_s": pl.Float64(),
+    "provider": pl.String(),
+    "date": pl.Date(),
+}
+"""Trips in the lake; ``date`` is the local day the trip started (the partition key)."""
+
+VEHICLE_STATUS: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "vehicle_id": pl.String(),
+    "observed_at": UTC_DATETIME,
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+    "zone_id": pl.String(),
+    "battery_pct": pl.Float64(),
+    "is_reserved": pl.Boolean(),
+    "is_disabled": pl.Boolean(),
+    "vehicle_type": pl.String(),
+    "date": pl.Date(),
+}
+"""Vehicle status snapshots (lake history; the db keeps the latest per vehicle)."""
+
+WEATHER_DAILY: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "date": pl.Date(),
+    "temp_max_c": pl.Float64(),
+    "temp_min_c": pl.Float64(),
+    "precip_mm": pl.Float64(),
+    "wind_max_kmh": pl.Float64(),
+    "kind": pl.String(),
+}
+"""Daily weather per system; ``kind`` is ``observed`` or ``forecast``."""
+
+QUARANTINE: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "ingest_id": pl.String(),
+    "source": pl.String(),
+    "row_number": pl.Int64(),
+    "reason": pl.String(),
+    "record": pl.String(),
+    "date": pl.Date(),
+}
+"""Rejected input rows with the reason and the original record as JSON."""
+
+DEMAND_DAILY: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "zone_id": pl.String(),
+    "date": pl.Date(),
+    "trips": pl.Int64(),
+}
+"""Trips started per zone and local day, zero-filled."""
+
+
+class Dataset(StrEnum):
+    """Lake datasets with their primary keys (used for de-duplication)."""
+
+    TRIPS = "trips"
+    VEHICLE_STATUS = "vehicle_status"
+    WEATHER_DAILY = "weather_daily"
+    QUARANTINE = "quarantine"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Columns that identify a row; a later write of the same key replaces it."""
+        return _KEYS[self]
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        """The Polars schema rows of this dataset are cast to."""
+        return _SCHEMAS[self]
+
+
+_KEYS: Final = {
+    Dataset.TRIPS: ("system_id", "trip_id"),
+    Dataset.VEHICLE_STATUS: ("system_id", "vehicle_id", "observed_at"),
+    Dataset.WEATHER_DAILY: ("system_id", "date", "kind"),
+    Dataset.QUARANTINE: ("ingest_id", "row_number"),
+}
+_SCHEMAS: Final = {
+    Dataset.TRIPS: TRIPS,
+    Dataset.VEHICLE_STATUS: VEHICLE_STATUS,
+    Dataset.WEATHER_DAILY: WEATHER_DAILY,
+    Dataset.QUARANTINE: QUARANTINE,
+}
+
+
+class VehicleKind(StrEnum):
+    """What a system rents out."""
+
+    SCOOTER = "scooter"
+    BIKE = "bike"
+    CAR = "car"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemInfo:
+    """A fleet operator's system: its id, where it is and which calendar its days follow."""
+
+    system_id: str
+    name: str
+    timezone: str
+    kind: VehicleKind = VehicleKind.SCOOTER
+    country: str | None = None
+    subdivision: str | None = None
+    center_lat: float | None = None
+    center_lon: float | None = None
+    zoning: str = "polygons"
+    h3_resolution: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """An inclusive range of local days."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"date range ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def days(self) -> int:
+        """Number of days in the range, both ends included."""
+        return (self.end - self.start).days + 1
+
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Select and cast ``frame`` to ``schema``, adding missing columns as nulls."""
+    columns = [
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in schema.items()
+    ]
+    return frame.select(columns)

@@ -1,0 +1,238 @@
+"""The lake half of the store: append-only, partitioned Parquet datasets.
+
+Layout: ``<root>/<dataset>/system_id=<id>/<part>/part-0.parquet`` where ``<part>`` is
+``date=YYYY-MM-DD`` (daily datasets) or ``year=YYYY`` (small yearly ones). Each partition
+is one file. An append merges new rows into the partitions they touch, de-duplicates on the
+dataset's keys (a later row replaces an earlier one with the same key), writes every new file
+under a temporary name first and only then renames them into place, so a failed run leaves
+the previous files untouched and re-running the same input leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, Literal
+
+import fsspec
+import polars as pl
+from fsspec.implementations.local import LocalFileSystem
+
+from fleetcast.domain import Dataset
+from fleetcast.errors import SchemaError, StoreError
+
+Granularity = Literal["day", "year"]
+_GRANULARITY: Final[dict[Dataset, Granularity]] = {
+    Dataset.TRIPS: "day",
+    Dataset.VEHICLE_STATUS: "day",
+    Dataset.WEATHER_DAILY: "year",
+    Dataset.QUARANTINE: "year",
+}
+_SYSTEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_PART_FILE = "part-0.parquet"
+
+
+def check_system_id(system_id: str) -> str:
+    """Return ``system_id`` if it is a safe id (lower case, digits, '-' and '_')."""
+    if not _SYSTEM_ID.match(system_id):
+        raise ValueError(
+            f"system id {system_id!r} not understood: use 1-64 lower-case letters, digits, "
+            "'-' or '_', starting with a letter or digit"
+        )
+    return system_id
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One file of a dataset: the system and the first and last day it can hold."""
+
+    system_id: str
+    label: str
+    first_day: date
+    last_day: date
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append changed: rows written, keys not seen before, partition files rewritten."""
+
+    rows: int
+    rows_new: int
+    partitions: int
+
+
+def _label(day: date, granularity: Granularity) -> str:
+    return f"date={day.isoformat()}" if granularity == "day" else f"year={day.year}"
+
+
+def _label_range(label: str) -> tuple[date, date]:
+    key, _, value = label.partition("=")
+    if key == "date":
+        day = date.fromisoformat(value)
+        return day, day
+    if key == "year":
+        return date(int(value), 1, 1), date(int(value), 12, 31)
+    raise ValueError(f"not a partition folder: {label}")
+
+
+class Lake:
+    """Partitioned Parquet datasets under one fsspec URL (a local folder by default)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.fs, self.root = fsspec.core.url_to_fs(url)
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+
+    def __repr__(self) -> str:
+        return f"Lake({self.url!r})"
+
+    def _join(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def partitions(
+        self,
+        dataset: Dataset,
+        *,
+        system_id: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> list[Partition]:
+        """Partition files of ``dataset``, optionally for one system and a day range."""
+        base = self._join(dataset.value)
+        if not self.fs.exists(base):
+            return []
+        found: list[Partition] = []
+        system_dirs = (
+            [self._join(dataset.value, f"system_id={system_id}")]
+            if system_id is not None
+            else [p for p in self.fs.ls(base, detail=False) if "system_id=" in p]
+        )
+        for system_dir in system_dirs:
+            if not self.fs.exists(system_dir):
+                continue
+            sid = system_dir.rstrip("/").rsplit("system_id=", 1)[1]
+            for part_dir in self.fs.ls(system_dir, detail=False):
+                label = part_dir.rstrip("/").rsplit("/", 1)[1]
+                try:
+                    first, last = _label_range(label)
+                except ValueError:
+                    continue
+                if (start is not None and last < start) or (end is not None and first > end):
+                    continue
+                path = f"{part_dir.rstrip('/')}/{_PART_FILE}"
+                if self.fs.exists(path):
+                    found.append(Partition(sid, label, first, last, path))
+        return sorted(found, key=lambda p: (p.system_id, p.first_day))
+
+    def scan(
+        self,
+        dataset: Dataset,
+        *,
+        system_id: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> pl.LazyFrame:
+        """Rows of ``dataset`` (pruned to whole partitions; filter ``date`` for exact days)."""
+        parts = self.partitions(dataset, system_id=system_id, start=start, end=end)
+        schema = dataset.schema
+        if not parts:
+            return pl.LazyFrame(schema=schema)
+        if self.is_local:
+            frame = pl.scan_parquet([p.path for p in parts], schema=schema)
+        else:
+            frame = pl.concat([self._read(p.path).lazy() for p in parts])
+        if start is not None:
+            frame = frame.filter(pl.col("date") >= start)
+        if end is not None:
+            frame = frame.filter(pl.col("date") <= end)
+        return frame
+
+    def read(self, dataset: Dataset, **filters: str | date | None) -> pl.DataFrame:
+        """Collected :meth:`scan`."""
+        return self.scan(dataset, **filters).collect()  # type: ignore[arg-type]
+
+    def _read(self, path: str) -> pl.DataFrame:
+        with self.fs.open(path, "rb") as fh:
+            return pl.read_parquet(fh)
+
+    def append(self, dataset: Dataset, frame: pl.DataFrame) -> AppendResult:
+        """Merge ``frame`` into ``dataset``; rows with an existing key replace the old ones."""
+        schema = dataset.schema
+        missing = [c for c in schema if c not in frame.columns]
+        if missing:
+            raise SchemaError(f"{dataset.value}: rows lack column(s) {missing}")
+        frame = frame.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        if frame.is_empty():
+            return AppendResult(0, 0, 0)
+        null_keys = frame.select(pl.any_horizontal(pl.col(k).is_null() for k in dataset.keys))
+        if null_keys.to_series().any() or frame["date"].null_count():
+            raise SchemaError(f"{dataset.value}: key columns {dataset.keys} or date are null")
+        for sid in frame["system_id"].unique().to_list():
+            check_system_id(sid)
+        keys = list(dataset.keys)
+        if frame.select(pl.struct(keys).is_duplicated().any()).item():
+            frame = frame.unique(subset=keys, keep="last", maintain_order=True)
+        if _GRANULARITY[dataset] == "day":
+            part_col, label = "date", lambda v: f"date={v.isoformat()}"
+        else:
+            part_col, label = "_year", lambda v: f"year={v}"
+            frame = frame.with_columns(pl.col("date").dt.year().alias("_year"))
+        groups = frame.partition_by(["system_id", part_col], as_dict=True, maintain_order=True)
+        staged: list[tuple[str, str]] = []
+        rows_new = 0
+        try:
+            for (sid, value), rows in groups.items():
+                folder = self._join(dataset.value, f"system_id={sid}", label(value))
+                final = f"{folder}/{_PART_FILE}"
+                rows = rows.select(list(schema))
+                if self.fs.exists(final):
+                    old = self._read(final).cast(schema)  # type: ignore[arg-type]
+                    kept = old.join(rows, on=keys, how="anti", maintain_order="left")
+                    rows_new += rows.height - (old.height - kept.height)
+                    rows = pl.concat([kept, rows])
+                else:
+                    rows_new += rows.height
+                    self.fs.makedirs(folder, exist_ok=True)
+                tmp = f"{folder}/.{_PART_FILE}.{uuid.uuid4().hex}.tmp"
+                self._write(rows, tmp)
+                staged.append((tmp, final))
+        except BaseException:
+            self._discard(tmp for tmp, _ in staged)
+            raise
+        self._commit(staged)
+        return AppendResult(frame.height, rows_new, len(staged))
+
+    def _write(self, frame: pl.DataFrame, path: str) -> None:
+        try:
+            if self.is_local:
+                frame.write_parquet(path, compression="zstd", statistics=True)
+            else:
+                with self.fs.open(path, "wb") as fh:
+                    frame.write_parquet(fh, compression="zstd", statistics=True)
+        except OSError as exc:
+            raise StoreError(f"could not write {path}: {exc}") from exc
+
+    def _commit(self, staged: list[tuple[str, str]]) -> None:
+        for tmp, final in staged:
+            if self.is_local:
+                self.fs.mv(tmp, final)
+            else:
+                self.fs.copy(tmp, final)
+                self.fs.rm(tmp)
+
+    def _discard(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            if self.fs.exists(path):
+                self.fs.rm(path)
+
+    def delete(self, dataset: Dataset, *, system_id: str) -> int:
+        """Remove every partition of one system; returns the number of files removed."""
+        parts = self.partitions(dataset, system_id=check_system_id(system_id))
+        folder = self._join(dataset.value, f"system_id={system_id}")
+        if self.fs.exists(folder):
+            self.fs.rm(folder, recursive=True)
+        return len(parts)

@@ -1,0 +1,281 @@
+"""Reading and writing rows of the db tables: plain functions over a SQLAlchemy connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fleetcast.domain import SystemInfo, VehicleKind
+from fleetcast.errors import UnknownSystemError
+from fleetcast.store.tables import (
+    DemandDaily,
+    Depot,
+    IngestLog,
+    Parking,
+    System,
+    VehicleStatus,
+    Zone,
+)
+
+_BATCH = 5_000
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def upsert(conn: Connection, model: Any, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert ``rows`` or update them in place when their primary key exists."""
+    if not rows:
+        return 0
+    table = _table(model)
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), _BATCH):
+        batch = list(rows[start : start + _BATCH])
+        stmt = insert(table)
+        updates = {c: stmt.excluded[c] for c in batch[0] if c not in keys}
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+            if updates
+            else stmt.on_conflict_do_nothing(index_elements=keys)
+        )
+        conn.execute(stmt, batch)
+    return len(rows)
+
+
+def save_system(conn: Connection, system: SystemInfo) -> None:
+    """Create or update a system's row."""
+    existing = conn.execute(
+        select(System.created_at).where(System.system_id == system.system_id)
+    ).scalar_one_or_none()
+    row = {
+        "system_id": system.system_id,
+        "name": system.name,
+        "kind": system.kind.value,
+        "timezone": system.timezone,
+        "country": system.country,
+        "subdivision": system.subdivision,
+        "center_lat": system.center_lat,
+        "center_lon": system.center_lon,
+        "zoning": system.zoning,
+        "h3_resolution": system.h3_resolution,
+        "created_at": existing or datetime.now(UTC),
+    }
+    upsert(conn, System, [row])
+
+
+def get_system(conn: Connection, system_id: str) -> SystemInfo:
+    """The system with this id, or UnknownSystemError naming the ones that exist."""
+    s = conn.execute(select(_table(System)).where(System.system_id == system_id)).mappings().first()
+    if s is None:
+        known = list_system_ids(conn)
+        hint = f"known systems: {', '.join(known)}" if known else "the store has no systems yet"
+        raise UnknownSystemError(f"no system {system_id!r} in the store ({hint})")
+    return SystemInfo(
+        system_id=s["system_id"],
+        name=s["name"],
+        timezone=s["timezone"],
+        kind=VehicleKind(s["kind"]),
+        country=s["country"],
+        subdivision=s["subdivision"],
+        center_lat=s["center_lat"],
+        center_lon=s["center_lon"],
+        zoning=s["zoning"],
+        h3_resolution=s["h3_resolution"],
+    )
+
+
+def list_system_ids(conn: Connection) -> list[str]:
+    """Ids of every system, sorted."""
+    return list(conn.execute(select(System.system_id).order_by(System.system_id)).scalars())
+
+
+_ZONE_COLUMNS = ("zone_id", "name", "geometry", "centroid_lat", "centroid_lon", "area_km2")
+
+
+def save_zones(conn: Connection, system_id: str, zones: pl.DataFrame) -> int:
+    """Create or update zones from a frame with the zones table's columns."""
+    present = [c for c in _ZONE_COLUMNS if c in zones.columns]
+    rows = [{"system_id": system_id, **r} for r in zones.select(present).iter_rows(named=True)]
+    return upsert(conn, Zone, rows)
+
+
+def load_zones(conn: Connection, system_id: str) -> pl.DataFrame:
+    """Zones of a system as a frame (zone_id, name, geometry, centroid, area), by zone_id."""
+    result = conn.execute(
+        select(*[getattr(Zone, c) for c in _ZONE_COLUMNS])
+        .where(Zone.system_id == system_id)
+        .order_by(Zone.zone_id)
+    )
+    schema = {
+        "zone_id": pl.String,
+        "name": pl.String,
+        "geometry": pl.String,
+        "centroid_lat": pl.Float64,
+        "centroid_lon": pl.Float64,
+        "area_km2": pl.Float64,
+    }
+    return pl.DataFrame([tuple(r) for r in result], schema=schema, orient="row")
+
+
+def replace_demand(conn: Connection, system_id: str, demand: pl.DataFrame) -> int:
+    """Replace the system's daily demand on the days ``demand`` covers with its rows."""
+    if demand.is_empty():
+        return 0
+    first, last = demand["date"].min(), demand["date"].max()
+    conn.execute(
+        delete(DemandDaily).where(
+            DemandDaily.system_id == system_id,
+            DemandDaily.date >= first,
+            DemandDaily.date <= last,
+        )
+    )
+    rows = demand.select("zone_id", "date", "trips").with_columns(
+        pl.lit(system_id).alias("system_id")
+    )
+    table = _table(DemandDaily)
+    dicts = rows.to_dicts()
+    for start in range(0, len(dicts), _BATCH):
+        conn.execute(table.insert(), dicts[start : start + _BATCH])
+    return len(dicts)
+
+
+def load_demand(
+    conn: Connection,
+    system_id: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    zone_ids: Iterable[str] | None = None,
+) -> pl.DataFrame:
+    """Daily demand rows (system_id, zone_id, date, trips) sorted by zone and date."""
+    query = select(
+        DemandDaily.system_id, DemandDaily.zone_id, DemandDaily.date, DemandDaily.trips
+    ).where(DemandDaily.system_id == system_id)
+    if start is not None:
+        query = query.where(DemandDaily.date >= start)
+    if end is not None:
+        query = query.where(DemandDaily.date <= end)
+    if zone_ids is not None:
+        query = query.where(DemandDaily.zone_id.in_(list(zone_ids)))
+    query = query.order_by(DemandDaily.zone_id, DemandDaily.date)
+    schema = {"system_id": pl.String, "zone_id": pl.String, "date": pl.Date, "trips": pl.Int64}
+    return pl.DataFrame([tuple(r) for r in conn.execute(query)], schema=schema, orient="row")
+
+
+def demand_summary(conn: Connection, system_id: str) -> dict[str, Any]:
+    """Trips, first and last day of a system's daily demand."""
+    row = conn.execute(
+        select(
+            func.coalesce(func.sum(DemandDaily.trips), 0),
+            func.min(DemandDaily.date),
+            func.max(DemandDaily.date),
+        ).where(DemandDaily.system_id == system_id)
+    ).one()
+    return {"trips": int(row[0]), "first_day": row[1], "last_day": row[2]}
+
+
+def count_rows(conn: Connection, model: Any, system_id: str) -> int:
+    """Rows of ``model``'s table that belong to a system."""
+    table = _table(model)
+    return int(
+        conn.execute(
+            select(func.count()).select_from(table).where(table.c.system_id == system_id)
+        ).scalar_one()
+    )
+
+
+def save_parkings(conn: Connection, system_id: str, parkings: pl.DataFrame) -> int:
+    """Create or update parkings of a system."""
+    rows = [{"system_id": system_id, **r} for r in parkings.iter_rows(named=True)]
+    return upsert(conn, Parking, rows)
+
+
+def save_depots(conn: Connection, system_id: str, depots: pl.DataFrame) -> int:
+    """Create or update depots of a system."""
+    rows = [{"system_id": system_id, **r} for r in depots.iter_rows(named=True)]
+    return upsert(conn, Depot, rows)
+
+
+_VEHICLE_COLUMNS = (
+    "vehicle_id",
+    "observed_at",
+    "lat",
+    "lon",
+    "zone_id",
+    "battery_pct",
+    "is_reserved",
+    "is_disabled",
+    "vehicle_type",
+)
+
+
+def save_vehicle_status(conn: Connection, system_id: str, status: pl.DataFrame) -> int:
+    """Keep the newest observation per vehicle (older observations never overwrite newer)."""
+    if status.is_empty():
+        return 0
+    newest = status.sort("observed_at").unique(subset="vehicle_id", keep="last")
+    known = dict(
+        conn.execute(
+            select(VehicleStatus.vehicle_id, VehicleStatus.observed_at).where(
+                VehicleStatus.system_id == system_id
+            )
+        ).all()
+    )
+    rows = []
+    for r in newest.select(_VEHICLE_COLUMNS).iter_rows(named=True):
+        seen = known.get(r["vehicle_id"])
+        if seen is not None and seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        if seen is None or r["observed_at"] >= seen:
+            rows.append({"system_id": system_id, **r})
+    return upsert(conn, VehicleStatus, rows)
+
+
+def start_ingest(conn: Connection, **fields: Any) -> None:
+    """Record that an ingest started (status 'running')."""
+    conn.execute(
+        _table(IngestLog).insert(),
+        [{"status": "running", "started_at": datetime.now(UTC), **fields}],
+    )
+
+
+def finish_ingest(conn: Connection, ingest_id: str, **fields: Any) -> None:
+    """Record the outcome of an ingest."""
+    table = _table(IngestLog)
+    conn.execute(
+        table.update()
+        .where(table.c.ingest_id == ingest_id)
+        .values(finished_at=datetime.now(UTC), **fields)
+    )
+
+
+def recent_ingests(
+    conn: Connection, *, system_id: str | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The newest ingest log entries first."""
+    table = _table(IngestLog)
+    query = select(table).order_by(table.c.id.desc()).limit(limit)
+    if system_id is not None:
+        query = query.where(table.c.system_id == system_id)
+    out = []
+    for log in conn.execute(query).mappings():
+        entry = {k: v for k, v in log.items() if k not in ("id", "content_sha256")}
+        entry["rejects_by_reason"] = entry["rejects_by_reason"] or {}
+        out.append(entry)
+    return out
+
+
+def delete_system(conn: Connection, system_id: str) -> None:
+    """Remove a system and every row that belongs to it (its ingest log stays)."""
+    for model in (DemandDaily, VehicleStatus, Parking, Depot, Zone, System):
+        table = _table(model)
+        conn.execute(delete(table).where(table.c.system_id == system_id))

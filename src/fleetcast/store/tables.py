@@ -1,0 +1,168 @@
+"""SQLAlchemy models of the db half of the store: state and results.
+
+Changing a model means adding an Alembic revision under ``migrations/versions``; the test
+suite checks that the migrations and these models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints alike."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class System(Base):
+    """A fleet operator's system (one city of one operator)."""
+
+    __tablename__ = "systems"
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="scooter")
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(8))
+    subdivision: Mapped[str | None] = mapped_column(String(16))
+    center_lat: Mapped[float | None] = mapped_column(Float)
+    center_lon: Mapped[float | None] = mapped_column(Float)
+    zoning: Mapped[str] = mapped_column(String(16), default="polygons")
+    h3_resolution: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Zone(Base):
+    """A zone of a system: polygon as GeoJSON text, centroid and area."""
+
+    __tablename__ = "zones"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[str | None] = mapped_column(Text)
+    centroid_lat: Mapped[float | None] = mapped_column(Float)
+    centroid_lon: Mapped[float | None] = mapped_column(Float)
+    area_km2: Mapped[float | None] = mapped_column(Float)
+
+
+class DemandDaily(Base):
+    """Trips started per zone and local day (zero-filled)."""
+
+    __tablename__ = "demand_daily"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["system_id", "zone_id"], ["zones.system_id", "zones.zone_id"], ondelete="CASCADE"
+        ),
+        Index("ix_demand_daily_system_date", "system_id", "date"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    trips: Mapped[int] = mapped_column(Integer)
+
+
+class IngestLog(Base):
+    """One run of one source: what was loaded, when, and how many rows were kept or rejected."""
+
+    __tablename__ = "ingest_log"
+    __table_args__ = (Index("ix_ingest_log_system_started", "system_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ingest_id: Mapped[str] = mapped_column(String(36), unique=True)
+    system_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    dataset: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_new: Mapped[int] = mapped_column(Integer, default=0)
+    rejects_by_reason: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Parking(Base):
+    """A parking spot (virtual station) with the stock it should hold."""
+
+    __tablename__ = "parkings"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parking_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[float] = mapped_column(Float, default=30.0)
+    min_vehicles: Mapped[int] = mapped_column(Integer, default=0)
+    max_vehicles: Mapped[int] = mapped_column(Integer, default=10)
+
+
+class Depot(Base):
+    """A depot that rebalancing trucks start from and return to."""
+
+    __tablename__ = "depots"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    depot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+
+
+class VehicleStatus(Base):
+    """The latest known state of each vehicle (history lives in the lake)."""
+
+    __tablename__ = "vehicle_status"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    battery_pct: Mapped[float | None] = mapped_column(Float)
+    is_reserved: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    vehicle_type: Mapped[str | None] = mapped_column(String(32))
