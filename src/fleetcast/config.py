@@ -48,6 +48,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML (not UTF-8): {exc}") from exc
 
 
 def _find_config(env: Mapping[str, str], home: Path | None) -> Path | None:

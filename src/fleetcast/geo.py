@@ -184,7 +184,8 @@ class Zoning:
             if not geom.is_valid:
                 geom = shapely.make_valid(geom)
             ids.append(_zone_id(p[id_key]))
-            names.append(str(p.get(name_key) or p[id_key]).strip().title())
+            name = p.get(name_key) if name_key != id_key else None
+            names.append(str(name).strip().title() if name not in (None, "") else ids[-1])
             geoms.append(geom)
         return cls(tuple(ids), tuple(names), tuple(geoms))
 

@@ -162,6 +162,7 @@ def ingest_text_table(
         checked = check_trips(
             to_candidates(table.frame),
             system_id=sid,
+            timezone=system.timezone,
             zoning=zoning,
             known_zones=known_zones,
             limits=limits,
@@ -200,6 +201,38 @@ def ingest_text_table(
         report.seconds = perf_counter() - began
         _finish(store, report, message=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def log_unreadable(
+    store: Store,
+    error: Exception,
+    *,
+    system_id: str,
+    source: str,
+    location: str,
+    sha256: str | Future[str] | None = None,
+) -> None:
+    """Log an input refused as a whole (unreadable, wrong columns): status 'failed', 0 rows."""
+    if isinstance(sha256, Future):
+        sha256 = sha256.result()
+    ingest_id = str(uuid.uuid4())
+    with store.begin() as conn:
+        records.start_ingest(
+            conn,
+            ingest_id=ingest_id,
+            system_id=system_id,
+            source=source,
+            dataset=Dataset.TRIPS.value,
+            location=location,
+            content_sha256=sha256,
+            rows_read=0,
+            rows_accepted=0,
+            rows_rejected=0,
+            rows_new=0,
+        )
+        records.finish_ingest(
+            conn, ingest_id, status="failed", message=f"{type(error).__name__}: {error}"
+        )
 
 
 def _finish(store: Store, report: IngestReport, *, message: str | None) -> None:

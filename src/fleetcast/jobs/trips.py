@@ -20,6 +20,7 @@ from fleetcast.jobs.ingest import (
     ingest_text_table,
     known_zone_ids,
     load_zoning,
+    log_unreadable,
     register_system,
     require_file,
 )
@@ -78,7 +79,18 @@ def ingest_chicago_file(
     system, zoning = chicago_system(store, system_id=system_id, zones=zones)
     progress.stage(f"reading {path.name}")
     digest = hash_in_background(path)
-    table = chicago.read_trips_csv(path, encoding=encoding)
+    try:
+        table = chicago.read_trips_csv(path, encoding=encoding)
+    except SchemaError as exc:
+        log_unreadable(
+            store,
+            exc,
+            system_id=system_id,
+            source="chicago",
+            location=str(path.resolve()),
+            sha256=digest,
+        )
+        raise
     return ingest_text_table(
         store,
         table,
@@ -221,8 +233,19 @@ def ingest_trips_file(
         zoning = load_zoning(store, system_id)
     progress.stage(f"reading {path.name}")
     digest = hash_in_background(path)
-    table = read_table(path, encoding=encoding)
-    resolved = files.resolve_mapping(list(table.frame.columns), mapping or {})
+    try:
+        table = read_table(path, encoding=encoding)
+        resolved = files.resolve_mapping(list(table.frame.columns), mapping or {})
+    except SchemaError as exc:
+        log_unreadable(
+            store,
+            exc,
+            system_id=system_id,
+            source="files",
+            location=str(path.resolve()),
+            sha256=digest,
+        )
+        raise
 
     def candidates(raw: pl.DataFrame) -> pl.DataFrame:
         frame = files.to_candidates(raw, mapping=resolved, timezone=system.timezone)
@@ -234,6 +257,8 @@ def ingest_trips_file(
     if system.zoning == "h3":
 
         def grow_zones(checked: CheckedTrips) -> None:
+            if checked.accepted.is_empty():
+                return  # nothing loads; ingest_text_table says why (no cells to add)
             cells = pl.concat(
                 [checked.accepted["start_zone"], checked.accepted["end_zone"]]
             ).drop_nulls()

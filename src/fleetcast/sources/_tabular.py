@@ -103,8 +103,8 @@ def read_csv_text(
 ) -> TextTable:
     """A CSV's columns as text, with ``_row`` numbering data rows from 1.
 
-    ``columns`` limits the read to those columns (the ones present); the rest of the file
-    is still checked for well-formed rows.
+    ``columns`` limits the result to those columns (the ones present); the whole file is
+    still read, so rows with a wrong number of fields are found and set apart.
     """
     if not path.is_file():
         raise SchemaError(f"{path} does not exist or is not a file")
@@ -113,40 +113,47 @@ def read_csv_text(
     source: Path | io.BytesIO = path
     if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
         source = io.BytesIO(_decode(path, encoding))
+    elif _has_utf16_bom(path):
+        raise SchemaError(_sniff_not_utf8(path))
+    malformed = _empty_malformed()
     try:
-        wanted = None
-        if columns is not None:
-            header = csv_header(path, encoding=encoding, separator=separator)
-            wanted = [i for i, name in enumerate(header) if name in set(columns)]
+        # No column projection here: with one, Polars does not notice rows with extra fields.
         frame = pl.read_csv(
             source,
             infer_schema=False,
             separator=separator,
             row_index_name=ROW,
             row_index_offset=1,
-            columns=wanted,
         )
     except pl.exceptions.ComputeError as exc:
         message = str(exc)
         if "utf-8" in message.lower() or "utf8" in message.lower():
             raise SchemaError(_sniff_not_utf8(path)) from exc
-        if "more fields" in message:
+        if "more fields" not in message:
+            first = message.splitlines()[0]
+            raise SchemaError(f"{path} is not a readable CSV file: {first}") from exc
+        try:
             text = (
                 source.getvalue().decode("utf-8")
                 if isinstance(source, io.BytesIO)
                 else path.read_text("utf-8")
             )
-            table = _slow_csv(text, separator)
-            if columns is not None:
-                keep = [c for c in table.frame.columns if c in set(columns) or c == ROW]
-                table.frame = table.frame.select(keep)
-            return table
-        raise SchemaError(f"{path} is not a readable CSV file: {message.splitlines()[0]}") from exc
+        except UnicodeDecodeError as decode_error:
+            raise SchemaError(_sniff_not_utf8(path)) from decode_error
+        table = _slow_csv(text, separator)
+        frame, malformed = table.frame, table.malformed
     except pl.exceptions.NoDataError as exc:
         raise SchemaError(f"{path} is empty") from exc
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
-    return TextTable(frame, _empty_malformed())
+    if columns is not None:
+        frame = frame.select([c for c in frame.columns if c in set(columns) or c == ROW])
+    return TextTable(frame, malformed)
+
+
+def _has_utf16_bom(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
 
 
 def read_parquet_text(path: Path) -> TextTable:

@@ -16,6 +16,7 @@ from fleetcast.domain import SystemInfo, VehicleKind
 from fleetcast.geo import Zoning
 from fleetcast.sources._tabular import (
     TextTable,
+    csv_header,
     parse_datetimes,
     parse_numbers,
     read_csv_text,
@@ -73,7 +74,9 @@ def community_areas(source: Path | str | dict[str, Any]) -> Zoning:
 def read_trips_csv(path: Path, *, encoding: str | None = None) -> TextTable:
     """The portal's CSV export as text columns; a file without the trip columns is refused."""
     table = read_csv_text(path, encoding=encoding, columns=READ_COLUMNS)
-    check_columns(table.frame)
+    # Checked against the whole header, so a refusal names the columns the file does have.
+    header = csv_header(path, encoding=encoding)
+    check_columns(pl.DataFrame(schema=dict.fromkeys(header, pl.String)))
     return table
 
 
@@ -118,7 +121,10 @@ def _column(raw: pl.DataFrame, name: str) -> pl.Series:
 
 def to_candidates(raw: pl.DataFrame, *, timezone: str = TIMEZONE) -> pl.DataFrame:
     """Portal columns (text) to candidate trips for :func:`validate.check_trips`."""
-    col = lambda name: _column(raw, name)  # noqa: E731
+
+    def col(name: str) -> pl.Series:
+        return _column(raw, name)
+
     return pl.DataFrame(
         {
             ROW: raw[ROW],

@@ -51,7 +51,7 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
 
 def resolve_mapping(columns: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
     """Our field -> the file's column, using the file's own names where they match ours."""
-    resolved = {f: f for f in TRIP_FIELDS if f in columns}
+    resolved: dict[str, str] = {f: f for f in TRIP_FIELDS if f in columns}
     resolved.update(mapping)
     hint = (
         "Name the file's columns with --map, e.g. "

@@ -68,6 +68,7 @@ def check_trips(
     candidates: pl.DataFrame,
     *,
     system_id: str,
+    timezone: str,
     zoning: Zoning | None,
     known_zones: set[str] | None = None,
     limits: TripLimits | None = None,
@@ -75,6 +76,7 @@ def check_trips(
 ) -> CheckedTrips:
     """Validate candidate trips, assign zones, and split accepted from rejected rows.
 
+    ``date`` of an accepted trip is the day it started in the system's ``timezone``.
     ``candidates`` has the TRIPS columns (typed, null where unparseable) plus ``_row`` and
     the raw text columns ``started_at_raw``, ``ended_at_raw``, ``duration_raw``,
     ``distance_raw``, ``{start,end}_{lat,lon}_raw``. Zones given in ``start_zone`` /
@@ -152,20 +154,22 @@ def check_trips(
             f"end outside every {zone_label}",
         ),
     ]
-    bad = frame.select(
-        pl.any_horizontal([c.fill_null(False) for c, _ in checks]).alias("bad")
-    ).to_series()
-    rejected = frame.filter(bad).select(
+    # Reasons are computed on the whole frame before filtering: a check such as the
+    # duplicate-id one looks at other rows, and would pass on the rejected rows alone.
+    flagged = frame.select(
         pl.col(ROW).alias("row_number"),
         pl.concat_str(
             [pl.when(c).then(pl.lit(r)) for c, r in checks],
             separator="; ",
             ignore_nulls=True,
         ).alias("_reason"),
+        pl.any_horizontal([c.fill_null(False) for c, _ in checks]).alias("_bad"),
     )
+    bad = flagged["_bad"]
+    rejected = flagged.filter(bad).drop("_bad")
     accepted = frame.filter(~bad).with_columns(
         pl.lit(system_id).alias("system_id"),
-        pl.col("started_at").dt.date().alias("date"),
+        pl.col("started_at").dt.convert_time_zone(timezone).dt.date().alias("date"),
     )
     return CheckedTrips(
         accepted=conform(accepted, TRIPS),

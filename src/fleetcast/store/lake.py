@@ -65,8 +65,9 @@ class AppendResult:
     partitions: int
 
 
-def _label(day: date, granularity: Granularity) -> str:
-    return f"date={day.isoformat()}" if granularity == "day" else f"year={day.year}"
+def _folder(value: object) -> str:
+    """Partition folder name for a ``date`` (daily) or a year number (yearly)."""
+    return f"date={value.isoformat()}" if isinstance(value, date) else f"year={value}"
 
 
 def _label_range(label: str) -> tuple[date, date]:
@@ -177,16 +178,16 @@ class Lake:
         if frame.select(pl.struct(keys).is_duplicated().any()).item():
             frame = frame.unique(subset=keys, keep="last", maintain_order=True)
         if _GRANULARITY[dataset] == "day":
-            part_col, label = "date", lambda v: f"date={v.isoformat()}"
+            part_col = "date"
         else:
-            part_col, label = "_year", lambda v: f"year={v}"
+            part_col = "_year"
             frame = frame.with_columns(pl.col("date").dt.year().alias("_year"))
         groups = frame.partition_by(["system_id", part_col], as_dict=True, maintain_order=True)
         staged: list[tuple[str, str]] = []
         rows_new = 0
         try:
             for (sid, value), rows in groups.items():
-                folder = self._join(dataset.value, f"system_id={sid}", label(value))
+                folder = self._join(dataset.value, f"system_id={sid}", _folder(value))
                 final = f"{folder}/{_PART_FILE}"
                 rows = rows.select(list(schema))
                 if self.fs.exists(final):

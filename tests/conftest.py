@@ -1,0 +1,101 @@
+"""Shared fixtures: a store on SQLite (always) and PostgreSQL (when FLEETCAST_TEST_PG_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from fleetcast.config import Settings, load_settings
+from fleetcast.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).with_name("data")
+SHARED_DATA = ROOT.parent / "shared" / "data"
+PG_ENV = "FLEETCAST_TEST_PG_URL"
+MINI_ZONES = DATA / "zones" / "mini_chicago.geojson"
+"""Four 2 km squares north-west of the Loop with community-area properties 1-4."""
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test saying it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (shared data sits beside the repo in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def chicago_areas_path() -> Path:
+    """The portal's real 77 community areas (skips when ../shared/data is absent)."""
+    return shared_file("chicago", "chicago_community_areas.geojson")
+
+
+@pytest.fixture
+def mini_zones_path() -> Path:
+    """Four square zones near Chicago, owned by the tests."""
+    return MINI_ZONES
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    """The PostgreSQL server the tests may use, or skip."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped (CI sets it)")
+    return url
+
+
+def _pg_schema_url(base: str) -> Iterator[str]:
+    """A URL whose connections live in a fresh schema, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = make_url(base)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A db URL for each backend: a SQLite file, and a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fleetcast.db'}"
+        return
+    base = request.getfixturevalue("pg_base_url")
+    yield from _pg_schema_url(base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings with the home and lake in a temporary folder and the parametrised db."""
+    return load_settings(home=tmp_path / "home", db_url=db_url, env={})
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    """A store on each backend, closed after the test."""
+    s = Store(settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A store on SQLite only, for tests about the lake or the sources."""
+    s = Store(load_settings(home=tmp_path / "home", env={}))
+    yield s
+    s.close()
