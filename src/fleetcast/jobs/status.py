@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -13,7 +13,10 @@ from fleetcast.store.tables import Depot, Parking, VehicleStatus, Zone
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    """JSON-ready value; naive timestamps (SQLite drops the zone) are UTC as stored."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
