@@ -21,7 +21,6 @@ import pyproj
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from fleetcast.errors import SchemaError
 
@@ -51,7 +50,8 @@ def local_crs(lat: float, lon: float) -> pyproj.CRS:
 def to_metric(geom: BaseGeometry, crs: pyproj.CRS) -> BaseGeometry:
     """Project a lon/lat geometry into ``crs``."""
     forward = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
-    return transform(forward, geom)
+    projected: BaseGeometry = shapely.transform(geom, forward, interleaved=False)
+    return projected
 
 
 def area_km2(geom: BaseGeometry, crs: pyproj.CRS | None = None) -> float:

@@ -35,19 +35,19 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"db url {url!r} is not a database URL: {exc}") from exc
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigError(
             f"no driver for {parsed.drivername}: install the extra, "
             "e.g. pip install 'fleetcast[postgres]'"
         ) from exc
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _alembic_config() -> Config:

@@ -37,7 +37,7 @@ _PART_FILE = "part-0.parquet"
 
 def check_system_id(system_id: str) -> str:
     """Return ``system_id`` if it is a safe id (lower case, digits, '-' and '_')."""
-    if not _SYSTEM_ID.match(system_id):
+    if not _SYSTEM_ID.fullmatch(system_id):  # match() would let a trailing newline through
         raise ValueError(
             f"system id {system_id!r} not understood: use 1-64 lower-case letters, digits, "
             "'-' or '_', starting with a letter or digit"
@@ -103,6 +103,8 @@ class Lake:
         end: date | None = None,
     ) -> list[Partition]:
         """Partition files of ``dataset``, optionally for one system and a day range."""
+        if system_id is not None:
+            check_system_id(system_id)
         base = self._join(dataset.value)
         if not self.fs.exists(base):
             return []
@@ -183,12 +185,26 @@ class Lake:
             part_col = "_year"
             frame = frame.with_columns(pl.col("date").dt.year().alias("_year"))
         groups = frame.partition_by(["system_id", part_col], as_dict=True, maintain_order=True)
+        finals = {
+            key: f"{self._join(dataset.value, f'system_id={key[0]}', _folder(key[1]))}/{_PART_FILE}"
+            for key in groups
+        }
+        moved = self._keys_elsewhere(dataset, frame.select(keys), set(finals.values()))
         staged: list[tuple[str, str]] = []
-        rows_new = 0
+        emptied: list[str] = []
+        rows_new = -sum(hits.height for hits in moved.values())
         try:
-            for (sid, value), rows in groups.items():
-                folder = self._join(dataset.value, f"system_id={sid}", _folder(value))
-                final = f"{folder}/{_PART_FILE}"
+            for path, hits in moved.items():
+                kept = self._read(path).join(hits, on=keys, how="anti", maintain_order="left")
+                if kept.is_empty():
+                    emptied.append(path)
+                    continue
+                tmp = f"{path.rsplit('/', 1)[0]}/.{_PART_FILE}.{uuid.uuid4().hex}.tmp"
+                staged.append((tmp, path))
+                self._write(kept, tmp)
+            for key, rows in groups.items():
+                final = finals[key]
+                folder = final.rsplit("/", 1)[0]
                 rows = rows.select(list(schema))
                 if self.fs.exists(final):
                     old = self._read(final).cast(schema)  # type: ignore[arg-type]
@@ -199,13 +215,45 @@ class Lake:
                     rows_new += rows.height
                     self.fs.makedirs(folder, exist_ok=True)
                 tmp = f"{folder}/.{_PART_FILE}.{uuid.uuid4().hex}.tmp"
+                staged.append((tmp, final))  # before writing: a failed write's tmp is discarded too
                 self._write(rows, tmp)
-                staged.append((tmp, final))
         except BaseException:
             self._discard(tmp for tmp, _ in staged)
             raise
         self._commit(staged)
-        return AppendResult(frame.height, rows_new, len(staged))
+        self._discard(emptied)
+        return AppendResult(frame.height, rows_new, len(staged) + len(emptied))
+
+    def _keys_elsewhere(
+        self, dataset: Dataset, new_keys: pl.DataFrame, touched: set[str]
+    ) -> dict[str, pl.DataFrame]:
+        """Keys of ``new_keys`` already stored in partitions other than ``touched``, by file.
+
+        A row whose partition changed (its local day was corrected, say) must leave its old
+        partition, or it would be stored twice.
+        """
+        keys = list(dataset.keys)
+        found: dict[str, pl.DataFrame] = {}
+        for sid in new_keys["system_id"].unique().to_list():
+            others = [
+                p.path for p in self.partitions(dataset, system_id=sid) if p.path not in touched
+            ]
+            if not others:
+                continue
+            mine = new_keys.filter(pl.col("system_id") == sid)
+            if self.is_local:
+                stored = pl.scan_parquet(others, include_file_paths="_path").select(*keys, "_path")
+            else:
+                stored = pl.concat(
+                    [
+                        self._read(p).select(keys).with_columns(_path=pl.lit(p)).lazy()
+                        for p in others
+                    ]
+                )
+            hits = stored.join(mine.lazy(), on=keys, how="semi").collect()
+            for (path,), rows in hits.partition_by("_path", as_dict=True).items():
+                found[str(path)] = rows.drop("_path")
+        return found
 
     def _write(self, frame: pl.DataFrame, path: str) -> None:
         try:
