@@ -1,4 +1,4 @@
-"""Shared fixtures: a store on SQLite (always) and PostgreSQL (when FLEETCAST_TEST_PG_URL is set)."""
+"""Shared fixtures: a store on SQLite (always) and on PostgreSQL (with FLEETCAST_TEST_PG_URL)."""
 
 from __future__ import annotations
 

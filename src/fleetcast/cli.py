@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -58,7 +59,7 @@ def _store() -> Any:
 
 
 def _fail(message: str, *, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -103,6 +104,17 @@ def _progress_forced() -> bool:
     import os
 
     return os.environ.get("FLEETCAST_PROGRESS", "") == "1"
+
+
+def _prog() -> str:
+    """How the user called us, so printed next steps can be pasted as they are."""
+    import os
+
+    argv0 = sys.argv[0] if sys.argv else "fleetcast"
+    if Path(argv0).name != "fleetcast":
+        return "fleetcast"
+    relative = os.path.relpath(argv0)
+    return relative if not relative.startswith("..") and os.sep in relative else "fleetcast"
 
 
 def _version(value: bool) -> None:
@@ -354,10 +366,11 @@ def demo(
         table.add_row(label, value)
     console.print(table)
     console.print(f"Results: db [bold]{settings.db_url}[/], lake [bold]{settings.lake_url}[/]")
+    prog = _prog()
     console.print(
-        "Next: [bold]fleetcast status[/]  ·  "
-        "[bold]fleetcast demand --system demo --start "
-        f"{report.last_day} --format table[/]"
+        f"Next: [bold]{prog} status[/]  ·  "
+        f"[bold]{prog} demand --system demo --start {report.last_day}[/]  ·  "
+        f"[bold]{prog} --help[/]"
     )
 
 

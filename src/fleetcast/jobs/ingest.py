@@ -91,12 +91,20 @@ def known_zone_ids(store: Store, system_id: str) -> set[str]:
 
 
 def _demand_range(store: Store, system_id: str, first: date, last: date) -> tuple[date, date]:
-    """Extend the touched days so the stored demand has no gap between old and new days."""
+    """Extend the touched days so the stored demand has no gap between old and new days.
+
+    When the system has zones the stored days lack (zones added since, e.g. new H3 cells),
+    every stored day is recounted too, so each zone has a row on each day.
+    """
     with store.connect() as conn:
         summary = records.demand_summary(conn, system_id)
-    old_first, old_last = summary["first_day"], summary["last_day"]
-    if old_first is None:
-        return first, last
+        old_first, old_last = summary["first_day"], summary["last_day"]
+        if old_first is None:
+            return first, last
+        stored = records.load_demand(conn, system_id, start=old_last, end=old_last)
+        zones = records.load_zones(conn, system_id)
+    if not set(zones["zone_id"]) <= set(stored["zone_id"]):
+        return min(first, old_first), max(last, old_last)
     if first > old_last:
         first = old_last + timedelta(days=1)
     if last < old_first:

@@ -80,7 +80,8 @@ def _slow_csv(text: str, separator: str) -> TextTable:
             reason = f"row has {len(record)} fields, the header has {len(header)}"
             bad_rows.append((number, reason, separator.join(record)))
     frame = pl.DataFrame(
-        {name: [r[i] for r in good] for i, name in enumerate(header)},
+        # Empty fields are null, as Polars reads them on the fast path.
+        {name: [r[i] or None for r in good] for i, name in enumerate(header)},
         schema=dict.fromkeys(header, pl.String),
     ).with_columns(pl.Series(ROW, rows, dtype=pl.Int64))
     malformed = pl.DataFrame(bad_rows, schema=_empty_malformed().schema, orient="row")

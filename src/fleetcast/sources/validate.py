@@ -104,7 +104,7 @@ def check_trips(
     if known_zones is None and zoning is not None:
         known_zones = set(zoning.zone_ids)
     check_known = known_zones is not None
-    known_list = pl.Series(sorted(known_zones or ()), dtype=pl.String)
+    known_list = pl.Series(sorted(known_zones or ()), dtype=pl.String).implode()
     started, ended = pl.col("started_at"), pl.col("ended_at")
     duration, distance = pl.col("duration_s"), pl.col("distance_m")
     checks: list[tuple[pl.Expr, str]] = [
@@ -154,19 +154,22 @@ def check_trips(
             f"end outside every {zone_label}",
         ),
     ]
-    # Reasons are computed on the whole frame before filtering: a check such as the
-    # duplicate-id one looks at other rows, and would pass on the rejected rows alone.
-    flagged = frame.select(
+    # Each check is evaluated on the whole frame (the duplicate-id check looks at other
+    # rows); reason text is then built for the rejected rows only.
+    flags = frame.select(
         pl.col(ROW).alias("row_number"),
+        *(c.fill_null(False).alias(f"_check{i}") for i, (c, _) in enumerate(checks)),
+    )
+    names = [f"_check{i}" for i in range(len(checks))]
+    bad = flags.select(pl.any_horizontal(names)).to_series()
+    rejected = flags.filter(bad).select(
+        "row_number",
         pl.concat_str(
-            [pl.when(c).then(pl.lit(r)) for c, r in checks],
+            [pl.when(pl.col(n)).then(pl.lit(r)) for n, (_, r) in zip(names, checks, strict=True)],
             separator="; ",
             ignore_nulls=True,
         ).alias("_reason"),
-        pl.any_horizontal([c.fill_null(False) for c, _ in checks]).alias("_bad"),
     )
-    bad = flagged["_bad"]
-    rejected = flagged.filter(bad).drop("_bad")
     accepted = frame.filter(~bad).with_columns(
         pl.lit(system_id).alias("system_id"),
         pl.col("started_at").dt.convert_time_zone(timezone).dt.date().alias("date"),

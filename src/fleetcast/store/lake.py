@@ -177,7 +177,7 @@ class Lake:
         for sid in frame["system_id"].unique().to_list():
             check_system_id(sid)
         keys = list(dataset.keys)
-        if frame.select(pl.struct(keys).is_duplicated().any()).item():
+        if frame.select(keys).is_duplicated().any():
             frame = frame.unique(subset=keys, keep="last", maintain_order=True)
         if _GRANULARITY[dataset] == "day":
             part_col = "date"
@@ -189,7 +189,8 @@ class Lake:
             key: f"{self._join(dataset.value, f'system_id={key[0]}', _folder(key[1]))}/{_PART_FILE}"
             for key in groups
         }
-        moved = self._keys_elsewhere(dataset, frame.select(keys), set(finals.values()))
+        ids = frame.select(["system_id", *(k for k in keys if k != "system_id")])
+        moved = self._keys_elsewhere(dataset, ids, set(finals.values()))
         staged: list[tuple[str, str]] = []
         emptied: list[str] = []
         rows_new = -sum(hits.height for hits in moved.values())
@@ -240,7 +241,7 @@ class Lake:
             ]
             if not others:
                 continue
-            mine = new_keys.filter(pl.col("system_id") == sid)
+            mine = new_keys.filter(pl.col("system_id") == sid).select(keys)
             if self.is_local:
                 stored = pl.scan_parquet(others, include_file_paths="_path").select(*keys, "_path")
             else:
@@ -258,10 +259,10 @@ class Lake:
     def _write(self, frame: pl.DataFrame, path: str) -> None:
         try:
             if self.is_local:
-                frame.write_parquet(path, compression="zstd", statistics=True)
+                frame.write_parquet(path, compression="zstd", compression_level=1)
             else:
                 with self.fs.open(path, "wb") as fh:
-                    frame.write_parquet(fh, compression="zstd", statistics=True)
+                    frame.write_parquet(fh, compression="zstd", compression_level=1)
         except OSError as exc:
             raise StoreError(f"could not write {path}: {exc}") from exc
 
