@@ -171,7 +171,7 @@ def _print_ingest(report: Any) -> None:
     if report.reasons:
         reasons = Table(title="Rejected rows by reason", title_justify="left")
         reasons.add_column("reason")
-        reasons.add_column("rows", justify="right")
+        reasons.add_column("rows with this reason", justify="right")
         for reason, n in list(report.reasons.items())[:15]:
             reasons.add_row(reason, f"{n:,}")
         console.print(reasons)

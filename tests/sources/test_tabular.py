@@ -134,7 +134,9 @@ def test_repeated_texts_parse_alike() -> None:
         (" 42 ", 42.0),
         ("1,234", 1234.0),
         ("1,234,567.5", 1234567.5),
-        ("1,5", 15.0),
+        ("1,5", None),
+        ("-1,000", -1000.0),
+        ("12,34", None),
         ("", None),
         ("far", None),
         ("12 km", None),
@@ -144,8 +146,8 @@ def test_repeated_texts_parse_alike() -> None:
 def test_parse_numbers(text: str | None, expected: float | None) -> None:
     """Numbers tolerate blanks and thousands separators; anything else is null.
 
-    Note "1,5" reads as fifteen (a thousands separator), not one and a half: files with a
-    decimal comma are not understood.
+    A comma is a thousands separator only in groups of three: "1,5" (a decimal comma) is
+    unparseable, so the row is rejected rather than loaded as fifteen.
     """
     parsed = parse_numbers(pl.Series("n", [text], dtype=pl.String))
     assert parsed.name == "n"

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -282,7 +282,7 @@ def _rejected_rows(
                     pl.lit(system_id).alias("system_id"),
                     pl.lit(ingest_id).alias("ingest_id"),
                     pl.lit(source).alias("source"),
-                    pl.lit(date.today()).alias("date"),
+                    pl.lit(datetime.now(UTC).date()).alias("date"),
                 ),
                 Dataset.QUARANTINE.schema,
             )

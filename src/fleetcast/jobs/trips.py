@@ -75,8 +75,6 @@ def ingest_chicago_file(
     """Load a City of Chicago e-scooter trips CSV export into the store."""
     progress = progress or Silent()
     require_file(path)
-    progress.stage("loading community areas")
-    system, zoning = chicago_system(store, system_id=system_id, zones=zones)
     progress.stage(f"reading {path.name}")
     digest = hash_in_background(path)
     try:
@@ -91,6 +89,8 @@ def ingest_chicago_file(
             sha256=digest,
         )
         raise
+    progress.stage("loading community areas")
+    system, zoning = chicago_system(store, system_id=system_id, zones=zones)
     return ingest_text_table(
         store,
         table,

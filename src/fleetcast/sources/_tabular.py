@@ -184,15 +184,27 @@ def read_table(path: Path, *, encoding: str | None = None) -> TextTable:
     return read_csv_text(path, encoding=encoding)
 
 
+_THOUSANDS: Final = r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
 def parse_numbers(text: pl.Series) -> pl.Series:
-    """Text to float; blanks and thousands separators are tolerated, anything else is null."""
+    """Text to float; blanks and thousands separators are tolerated, anything else is null.
+
+    A comma counts as a thousands separator only in groups of three ("1,234.5"), so a
+    decimal comma ("1,5") is unparseable rather than read as 15.
+    """
     values = text.cast(pl.Float64, strict=False)
     retry = values.is_null() & text.is_not_null()
     if retry.any():
+        stripped = text.filter(retry).str.strip_chars()
+        grouped = stripped.str.contains(_THOUSANDS)
         fixed = (
-            text.filter(retry)
-            .str.strip_chars()
-            .str.replace_all(",", "", literal=True)
+            pl.select(
+                pl.when(pl.lit(grouped))
+                .then(pl.lit(stripped).str.replace_all(",", "", literal=True))
+                .otherwise(pl.lit(stripped))
+            )
+            .to_series()
             .cast(pl.Float64, strict=False)
         )
         values = values.scatter(retry.arg_true(), fixed)

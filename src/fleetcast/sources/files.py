@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from hashlib import blake2b
 from typing import Final
 
 import polars as pl
@@ -69,6 +70,11 @@ def resolve_mapping(columns: list[str], mapping: Mapping[str, str]) -> dict[str,
     return resolved
 
 
+def content_ids(rows: pl.Series) -> list[str]:
+    """A stable id per row's text (BLAKE2b, 96 bits), the same in every version and process."""
+    return [blake2b(r.encode("utf-8"), digest_size=12).hexdigest() for r in rows.to_list()]
+
+
 def to_candidates(raw: pl.DataFrame, *, mapping: Mapping[str, str], timezone: str) -> pl.DataFrame:
     """Mapped text columns to candidate trips for :func:`validate.check_trips`.
 
@@ -96,12 +102,10 @@ def to_candidates(raw: pl.DataFrame, *, mapping: Mapping[str, str], timezone: st
     )
     if "trip_id" not in mapping:
         content = [c for c in frame.columns if c not in (ROW, "trip_id")]
-        frame = frame.with_columns(
+        joined = frame.select(
             pl.concat_str([pl.col(c).fill_null("") for c in content], separator="\x1f")
-            .hash(seed=0)
-            .cast(pl.String)
-            .alias("trip_id")
-        )
+        ).to_series()
+        frame = frame.with_columns(pl.Series("trip_id", content_ids(joined), dtype=pl.String))
     points = ("start_lat", "start_lon", "end_lat", "end_lon")
     frame = frame.with_columns(
         pl.col("start_zone").replace("", None),
