@@ -412,3 +412,10 @@ def test_failed_download_leaves_no_file_at_all(tmp_path: Path) -> None:
     ):
         socrata.download_file("https://data.cityofchicago.org/x.csv", dest, client=client)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_api_frame_stays_empty() -> None:
+    """No records in, no rows out: the CSV columns are there with zero rows."""
+    out = socrata.api_frame_to_csv_columns(pl.DataFrame())
+    assert out.height == 0
+    assert list(out.columns) == list(socrata.CHICAGO_TRIP_FIELDS.values())

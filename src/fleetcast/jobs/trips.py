@@ -11,7 +11,7 @@ import httpx
 import polars as pl
 
 from fleetcast.domain import SystemInfo
-from fleetcast.errors import NothingLoadedError, SchemaError, UnknownSystemError
+from fleetcast.errors import NothingLoadedError, SchemaError, SourceError, UnknownSystemError
 from fleetcast.geo import Zoning, h3_cells, h3_zoning
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import (
@@ -41,7 +41,11 @@ def _existing_system(store: Store, system_id: str) -> SystemInfo | None:
 
 
 def chicago_system(
-    store: Store, *, system_id: str = "chicago", zones: Path | None = None
+    store: Store,
+    *,
+    system_id: str = "chicago",
+    zones: Path | None = None,
+    client: httpx.Client | None = None,
 ) -> tuple[SystemInfo, Zoning]:
     """The Chicago system and its community areas, registering them on first use.
 
@@ -55,7 +59,15 @@ def chicago_system(
     if zoning is None:
         cache = store.settings.home / "cache" / "chicago_community_areas.geojson"
         if not cache.is_file():
-            socrata.download_file(socrata.CHICAGO_COMMUNITY_AREAS_GEOJSON_URL, cache)
+            try:
+                socrata.download_file(
+                    socrata.CHICAGO_COMMUNITY_AREAS_GEOJSON_URL, cache, client=client
+                )
+            except SourceError as exc:
+                raise SourceError(
+                    f"could not download Chicago's community areas ({exc}); pass the "
+                    "boundaries GeoJSON with --zones PATH"
+                ) from exc
         zoning = chicago.community_areas(cache)
     register_system(
         store, system, zoning if zones or not known_zone_ids(store, system_id) else None
@@ -136,11 +148,18 @@ def ingest_chicago_api(
         raise SchemaError(f"--until {until} must be after --since {since}")
     progress = progress or Silent()
     progress.stage("loading community areas")
-    system, zoning = chicago_system(store, system_id=system_id, zones=zones)
+    system, zoning = chicago_system(store, system_id=system_id, zones=zones, client=client)
     start = datetime.combine(since, time())
     end = datetime.combine(until, time())
     frames = []
+    fetched = [0]
+
+    def on_page(total: int) -> None:
+        progress.advance(total - fetched[0])
+        fetched[0] = total
+
     for dataset_id in [dataset] if dataset else chicago_datasets(since, until):
+        fetched[0] = 0
         progress.stage(f"fetching trips from {socrata.CHICAGO_DOMAIN} ({dataset_id})")
         frame = socrata.fetch_frame(
             socrata.CHICAGO_DOMAIN,
@@ -150,9 +169,10 @@ def ingest_chicago_api(
             app_token=app_token,
             client=client,
             page_size=page_size,
-            on_page=lambda rows: progress.advance(0),
+            on_page=on_page,
         )
-        frames.append(socrata.api_frame_to_csv_columns(frame))
+        if not frame.is_empty():
+            frames.append(socrata.api_frame_to_csv_columns(frame))
     raw = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     if raw.is_empty():
         raise NothingLoadedError(

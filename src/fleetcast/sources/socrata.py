@@ -239,7 +239,7 @@ def api_frame_to_csv_columns(frame: pl.DataFrame) -> pl.DataFrame:
             elif field in _LOCATION_FIELDS:
                 value = _point_json_to_wkt(value)
         else:
-            value = pl.lit(None, dtype=pl.String)
+            value = pl.repeat(None, frame.height, dtype=pl.String)
         columns.append(value.alias(title))
     extra = [pl.col(name) for name in frame.columns if name not in CHICAGO_TRIP_FIELDS]
     return frame.select(*columns, *extra)
