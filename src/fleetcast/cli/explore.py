@@ -1,0 +1,141 @@
+"""`fleetcast demo`, `status` and `demand`: build the demo city and look at the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fleetcast.cli._common import (
+    OutputFormat,
+    RichStages,
+    console,
+    fail,
+    open_store,
+    parse_day,
+    prog,
+    progress_bar,
+    settings,
+    write_frame,
+)
+from fleetcast.errors import FleetcastError
+
+
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 7,
+    days: Annotated[int, typer.Option(min=28, max=3650, help="Days of history to generate.")] = 730,
+) -> None:
+    """Build the demo city (zones, 2 years of trips, weather, fleet) and run every job on it.
+
+    Replaces an earlier demo system; other systems in the store are left alone.
+    """
+    from fleetcast import jobs
+
+    store = open_store()
+    with progress_bar() as progress:
+        stages = RichStages(progress)
+        try:
+            report = jobs.build_demo(store, seed=seed, days=days, progress=stages)
+        except FleetcastError as exc:
+            stages.close()
+            raise fail(str(exc)) from exc
+        stages.close()
+    where = settings()
+    table = Table(title="Demo city built", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for label, value in (
+        ("system", report.system_id),
+        ("zones", f"{report.zones:,}"),
+        ("trips", f"{report.trips:,}"),
+        ("days", f"{report.first_day} .. {report.last_day} ({report.days})"),
+        ("daily demand rows", f"{report.demand_rows:,}"),
+        ("vehicles (current snapshot)", f"{report.vehicles:,}"),
+        ("parkings", f"{report.parkings:,}"),
+        ("depots", f"{report.depots:,}"),
+        ("seconds", f"{report.seconds:.1f}"),
+    ):
+        table.add_row(label, value)
+    console.print(table)
+    console.print(f"Results: db [bold]{where.db_url}[/], lake [bold]{where.lake_url}[/]")
+    me = prog()
+    console.print(
+        f"Next: [bold]{me} status[/]  ·  "
+        f"[bold]{me} demand --system demo --start {report.last_day}[/]  ·  "
+        f"[bold]{me} --help[/]"
+    )
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Systems in the store with zones, trips, days covered, and the last ingests."""
+    from fleetcast.jobs import store_status
+
+    try:
+        info = store_status(open_store())
+    except FleetcastError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    console.print(f"db {info['store']['db']}  ·  lake {info['store']['lake']}")
+    if not info["systems"]:
+        console.print(
+            "The store is empty. Try [bold]fleetcast demo[/] or "
+            "[bold]fleetcast ingest chicago --file TRIPS.csv[/]."
+        )
+        return
+    systems = Table(title="Systems", title_justify="left")
+    for column in ("system", "zones", "trips", "first day", "last day", "days", "vehicles"):
+        systems.add_column(column, justify="left" if column == "system" else "right")
+    for s in info["systems"]:
+        systems.add_row(
+            s["system_id"],
+            f"{s['zones']:,}",
+            f"{s['trips']:,}",
+            str(s["first_day"] or "-"),
+            str(s["last_day"] or "-"),
+            f"{s['days']:,}",
+            f"{s['vehicles']:,}",
+        )
+    console.print(systems)
+    ingests = Table(title="Last ingests", title_justify="left")
+    for column in ("when (UTC)", "system", "source", "status", "read", "accepted", "rejected"):
+        ingests.add_column(column)
+    for log in info["ingests"]:
+        ingests.add_row(
+            str(log["started_at"])[:19],
+            log["system_id"],
+            log["source"],
+            log["status"],
+            f"{log['rows_read']:,}",
+            f"{log['rows_accepted']:,}",
+            f"{log['rows_rejected']:,}",
+        )
+    console.print(ingests)
+
+
+def demand(
+    system: Annotated[str, typer.Option(help="System id.")],
+    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    zone: Annotated[list[str] | None, typer.Option(help="Only these zone ids.")] = None,
+    hourly: Annotated[bool, typer.Option(help="Hourly counts, recounted from the lake.")] = False,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table, csv or json.")
+    ] = OutputFormat.table,
+) -> None:
+    """Trips per zone and local day (every zone on every day, zero-filled)."""
+    from fleetcast.jobs.queries import demand_frame
+
+    first = parse_day(start, "--start") if start else None
+    last = parse_day(end, "--end") if end else None
+    try:
+        frame = demand_frame(open_store(), system, start=first, end=last, zones=zone, hourly=hourly)
+    except FleetcastError as exc:
+        raise fail(str(exc)) from exc
+    write_frame(frame, output)
