@@ -1,0 +1,1 @@
+"""Forecasting: daily demand per zone, horizons 1..H, quantiles, backtests, registry."""
