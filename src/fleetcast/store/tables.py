@@ -190,3 +190,67 @@ class VehicleStatus(Base):
     is_reserved: Mapped[bool] = mapped_column(Boolean, default=False)
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     vehicle_type: Mapped[str | None] = mapped_column(String(32))
+
+
+class Forecast(Base):
+    """Forecast demand of one zone and day, from one issue date and model version."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["system_id", "zone_id"], ["zones.system_id", "zones.zone_id"], ondelete="CASCADE"
+        ),
+        Index("ix_forecasts_system_issued", "system_id", "issued_on"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    issued_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    horizon: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float] = mapped_column(Float)
+    q10: Mapped[float] = mapped_column(Float)
+    q50: Mapped[float] = mapped_column(Float)
+    q90: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BacktestRun(Base):
+    """One backtest: the system, the window, the models compared and where it is tracked."""
+
+    __tablename__ = "backtest_runs"
+    __table_args__ = (Index("ix_backtest_runs_system_created", "system_id", "created_at"),)
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    horizon: Mapped[int] = mapped_column(Integer)
+    models: Mapped[list[str]] = mapped_column(JSON)
+    weather_note: Mapped[str | None] = mapped_column(Text)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class BacktestMetric(Base):
+    """Accuracy of one model at one horizon over a backtest window (all zones or one zone)."""
+
+    __tablename__ = "backtest_metrics"
+    __table_args__ = (
+        ForeignKeyConstraint(["run_id"], ["backtest_runs.run_id"], ondelete="CASCADE"),
+        Index("ix_backtest_metrics_run", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    model: Mapped[str] = mapped_column(String(64))
+    horizon: Mapped[int] = mapped_column(Integer)
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    n: Mapped[int] = mapped_column(Integer)
+    mae: Mapped[float] = mapped_column(Float)
+    rmse: Mapped[float] = mapped_column(Float)
+    wape: Mapped[float | None] = mapped_column(Float)
+    bias: Mapped[float | None] = mapped_column(Float)
+    pinball: Mapped[float] = mapped_column(Float)
+    coverage_80: Mapped[float] = mapped_column(Float)
