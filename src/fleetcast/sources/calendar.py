@@ -15,13 +15,14 @@ def holiday_names(
     """Public holidays between ``start`` and ``end`` (inclusive) with their names.
 
     An unknown country or region is a SchemaError naming it; no country means no holidays.
+    Codes are matched in any case (``us`` / ``il`` is ``US`` / ``IL``).
     """
     if not country:
         return {}
     try:
         calendar = holidays.country_holidays(
             country.upper(),
-            subdiv=subdivision or None,
+            subdiv=_subdivision(country.upper(), subdivision),
             years=range(start.year, end.year + 1),
         )
     except NotImplementedError as exc:
@@ -37,3 +38,12 @@ def holiday_dates(
 ) -> frozenset[date]:
     """The days of :func:`holiday_names`."""
     return frozenset(holiday_names(country, subdivision, start, end))
+
+
+def _subdivision(country: str, subdivision: str | None) -> str | None:
+    """The package's own spelling of a region code given in any case (else as given)."""
+    if not subdivision:
+        return None
+    known = holidays.list_supported_countries().get(country, [])
+    by_lower = {str(code).lower(): str(code) for code in known}
+    return by_lower.get(subdivision.lower(), subdivision)
