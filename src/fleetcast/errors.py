@@ -37,3 +37,11 @@ class NothingLoadedError(SchemaError):
     def __init__(self, message: str, reasons: dict[str, int]) -> None:
         super().__init__(message)
         self.reasons = reasons
+
+
+class InsufficientHistoryError(FleetcastError, ValueError):
+    """Too few days of demand for what was asked (a model's lags, a backtest window)."""
+
+
+class UnknownZoneError(FleetcastError, LookupError):
+    """A zone that a fitted model has never seen."""

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from fleetcast import __version__
-from fleetcast.cli import explore
+from fleetcast.cli import explore, forecast
 from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
@@ -33,6 +33,9 @@ app.add_typer(db_app, name="db")
 app.command()(explore.demo)
 app.command()(explore.status)
 app.command()(explore.demand)
+app.command()(forecast.backtest)
+app.command()(forecast.train)
+app.command()(forecast.forecast)
 
 
 def _version(value: bool) -> None:

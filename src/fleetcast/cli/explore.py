@@ -27,18 +27,34 @@ from fleetcast.errors import FleetcastError
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 7,
     days: Annotated[int, typer.Option(min=28, max=3650, help="Days of history to generate.")] = 730,
+    forecasting: Annotated[
+        bool,
+        typer.Option(
+            "--forecast/--no-forecast",
+            help="Also train the champion, backtest the models and forecast the next 3 days.",
+        ),
+    ] = True,
+    weeks: Annotated[int, typer.Option(min=1, max=52, help="Backtest weeks.")] = 8,
 ) -> None:
-    """Build the demo city (zones, 2 years of trips, weather, fleet) and run every job on it.
+    """Build the demo city (zones, 2 years of trips, weather, fleet) and run every job on it:
+    daily demand, then training, backtests and a 3-day forecast.
 
     Replaces an earlier demo system; other systems in the store are left alone.
     """
     from fleetcast import jobs
 
     store = open_store()
+    trained = tested = issued = None
     with progress_bar() as progress:
         stages = RichStages(progress)
         try:
             report = jobs.build_demo(store, seed=seed, days=days, progress=stages)
+            if forecasting:
+                from fleetcast.jobs import forecast as fc
+
+                trained = fc.train(store, report.system_id, weeks=weeks, progress=stages)
+                tested = fc.backtest(store, report.system_id, weeks=weeks, progress=stages)
+                issued = fc.forecast(store, report.system_id, progress=stages)
         except FleetcastError as exc:
             stages.close()
             raise fail(str(exc)) from exc
@@ -59,11 +75,27 @@ def demo(
         ("seconds", f"{report.seconds:.1f}"),
     ):
         table.add_row(label, value)
+    if trained is not None and tested is not None and issued is not None:
+        table.add_row("champion", f"{trained.model} v{trained.version} ({trained.reason})")
+        best = tested.summary().row(0, named=True)
+        table.add_row("best backtest WAPE", f"{best['model']} {best['wape']:.1%}")
+        table.add_row(
+            "forecasts written",
+            f"{issued.rows:,} (issued {issued.issued_on}, {issued.horizon} days)",
+        )
     console.print(table)
+    if tested is not None:
+        from fleetcast.cli.forecast import _metrics_table
+
+        console.print(
+            _metrics_table(tested.summary(), title="Backtest, averaged over horizons 1-3")
+        )
     console.print(f"Results: db [bold]{where.db_url}[/], lake [bold]{where.lake_url}[/]")
+    if trained is not None:
+        console.print(f"MLflow UI: [bold]{trained.ui_command}[/]")
     me = prog()
     console.print(
-        f"Next: [bold]{me} status[/]  ·  "
+        f"Next: [bold]{me} status[/]  ·  [bold]{me} backtest --system demo[/]  ·  "
         f"[bold]{me} demand --system demo --start {report.last_day}[/]  ·  "
         f"[bold]{me} --help[/]"
     )

@@ -13,8 +13,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from fleetcast.domain import SystemInfo, VehicleKind
 from fleetcast.errors import UnknownSystemError
 from fleetcast.store.tables import (
+    BacktestMetric,
+    BacktestRun,
     DemandDaily,
     Depot,
+    Forecast,
     IngestLog,
     Parking,
     System,
@@ -276,6 +279,167 @@ def recent_ingests(
 
 def delete_system(conn: Connection, system_id: str) -> None:
     """Remove a system and every row that belongs to it (its ingest log stays)."""
-    for model in (DemandDaily, VehicleStatus, Parking, Depot, Zone, System):
+    runs = _table(BacktestRun)
+    conn.execute(
+        delete(_table(BacktestMetric)).where(
+            _table(BacktestMetric).c.run_id.in_(
+                select(runs.c.run_id).where(runs.c.system_id == system_id)
+            )
+        )
+    )
+    for model in (Forecast, BacktestRun, DemandDaily, VehicleStatus, Parking, Depot, Zone, System):
         table = _table(model)
         conn.execute(delete(table).where(table.c.system_id == system_id))
+
+
+def save_forecasts(
+    conn: Connection, system_id: str, forecast: pl.DataFrame, *, issued_on: date, model_version: str
+) -> int:
+    """Write one issue date's forecasts of one model version (re-running replaces them)."""
+    table = _table(Forecast)
+    conn.execute(
+        delete(table).where(
+            table.c.system_id == system_id,
+            table.c.issued_on == issued_on,
+            table.c.model_version == model_version,
+        )
+    )
+    now = datetime.now(UTC)
+    rows = forecast.select(
+        "zone_id", "target_date", "horizon", "mean", "q10", "q50", "q90"
+    ).with_columns(
+        pl.lit(system_id).alias("system_id"),
+        pl.lit(issued_on).alias("issued_on"),
+        pl.lit(model_version).alias("model_version"),
+        pl.lit(now).alias("created_at"),
+    )
+    dicts = rows.to_dicts()
+    for start in range(0, len(dicts), _BATCH):
+        conn.execute(table.insert(), dicts[start : start + _BATCH])
+    return len(dicts)
+
+
+def load_forecasts(
+    conn: Connection,
+    system_id: str,
+    *,
+    issued_on: date | None = None,
+    target_date: date | None = None,
+    zone_ids: Iterable[str] | None = None,
+) -> pl.DataFrame:
+    """Stored forecasts (newest issue date when none is given), sorted by zone and day."""
+    table = _table(Forecast)
+    if issued_on is None:
+        issued_on = conn.execute(
+            select(func.max(table.c.issued_on)).where(table.c.system_id == system_id)
+        ).scalar_one_or_none()
+    query = select(
+        table.c.system_id,
+        table.c.zone_id,
+        table.c.target_date,
+        table.c.issued_on,
+        table.c.horizon,
+        table.c.model_version,
+        table.c.mean,
+        table.c.q10,
+        table.c.q50,
+        table.c.q90,
+    ).where(table.c.system_id == system_id, table.c.issued_on == issued_on)
+    if target_date is not None:
+        query = query.where(table.c.target_date == target_date)
+    if zone_ids is not None:
+        query = query.where(table.c.zone_id.in_(list(zone_ids)))
+    schema = {
+        "system_id": pl.String,
+        "zone_id": pl.String,
+        "target_date": pl.Date,
+        "issued_on": pl.Date,
+        "horizon": pl.Int32,
+        "model_version": pl.String,
+        "mean": pl.Float64,
+        "q10": pl.Float64,
+        "q50": pl.Float64,
+        "q90": pl.Float64,
+    }
+    rows = conn.execute(query.order_by(table.c.zone_id, table.c.target_date))
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def save_backtest(
+    conn: Connection,
+    *,
+    run_id: str,
+    system_id: str,
+    window_start: date,
+    window_end: date,
+    horizon: int,
+    models: list[str],
+    metrics: pl.DataFrame,
+    zone_metrics: pl.DataFrame,
+    weather_note: str | None = None,
+    mlflow_run_id: str | None = None,
+) -> int:
+    """Store a backtest run with its metrics per model and horizon, overall and per zone."""
+    conn.execute(
+        _table(BacktestRun).insert(),
+        [
+            {
+                "run_id": run_id,
+                "system_id": system_id,
+                "created_at": datetime.now(UTC),
+                "window_start": window_start,
+                "window_end": window_end,
+                "horizon": horizon,
+                "models": models,
+                "weather_note": weather_note,
+                "mlflow_run_id": mlflow_run_id,
+            }
+        ],
+    )
+    columns = ["model", "horizon", "n", "mae", "rmse", "wape", "bias", "pinball", "coverage_80"]
+    overall = metrics.select(columns).with_columns(pl.lit(None, pl.String).alias("zone_id"))
+    per_zone = zone_metrics.select([*columns, "zone_id"])
+    rows = pl.concat([overall, per_zone]).with_columns(pl.lit(run_id).alias("run_id"))
+    dicts = rows.to_dicts()
+    table = _table(BacktestMetric)
+    for start in range(0, len(dicts), _BATCH):
+        conn.execute(table.insert(), dicts[start : start + _BATCH])
+    return len(dicts)
+
+
+def latest_backtest(
+    conn: Connection, system_id: str, *, per_zone: bool = False
+) -> tuple[dict[str, Any] | None, pl.DataFrame]:
+    """The newest backtest run of a system and its metrics (overall unless ``per_zone``)."""
+    runs = _table(BacktestRun)
+    run = (
+        conn.execute(
+            select(runs)
+            .where(runs.c.system_id == system_id)
+            .order_by(runs.c.created_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    schema = {
+        "model": pl.String,
+        "horizon": pl.Int64,
+        "zone_id": pl.String,
+        "n": pl.Int64,
+        "mae": pl.Float64,
+        "rmse": pl.Float64,
+        "wape": pl.Float64,
+        "bias": pl.Float64,
+        "pinball": pl.Float64,
+        "coverage_80": pl.Float64,
+    }
+    if run is None:
+        return None, pl.DataFrame(schema=schema)
+    table = _table(BacktestMetric)
+    query = select(*[table.c[c] for c in schema]).where(table.c.run_id == run["run_id"])
+    query = query.where(
+        table.c.zone_id.is_not(None) if per_zone else table.c.zone_id.is_(None)
+    ).order_by(table.c.model, table.c.horizon, table.c.zone_id)
+    frame = pl.DataFrame([tuple(r) for r in conn.execute(query)], schema=schema, orient="row")
+    return dict(run), frame
