@@ -34,7 +34,7 @@ from fleetcast.sources.calendar import holiday_dates
 from fleetcast.sources.synthetic import generate_city
 
 MODELS = ("seasonal_naive", "ets", "calendar_gbm", "global_gbm")
-console = Console()
+console = Console(width=150)
 
 
 def capital_bikeshare() -> TrainingSet:
@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     totals = {}
     for name, data in (
-        (f"demo city ({len(demo.zone_ids)} zones x 730 days)", demo),
-        ("Capital Bikeshare 2011-12 (UCI), casual+registered", real),
+        (f"demo city {len(demo.zone_ids)} zones x 730 d", demo),
+        ("Capital Bikeshare 2011-12 (UCI, real)", real),
     ):
         began = time.perf_counter()
         wide, _ = bench(name, data, args.weeks)

@@ -13,21 +13,13 @@ from sqlalchemy.engine import make_url
 
 from fleetcast.config import Settings, load_settings
 from fleetcast.store import Store
+from shared_data import shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).with_name("data")
-SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_ENV = "FLEETCAST_TEST_PG_URL"
 MINI_ZONES = DATA / "zones" / "mini_chicago.geojson"
 """Four 2 km squares north-west of the Loop with community-area properties 1-4."""
-
-
-def shared_file(*parts: str) -> Path:
-    """A file of ../shared/data, or skip the test saying it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent (shared data sits beside the repo in CI)")
-    return path
 
 
 @pytest.fixture(scope="session")

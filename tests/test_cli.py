@@ -22,6 +22,11 @@ COMMANDS = [
     ["ingest"],
     ["ingest", "chicago"],
     ["ingest", "trips"],
+    ["ingest", "demand"],
+    ["ingest", "weather"],
+    ["backtest"],
+    ["train"],
+    ["forecast"],
     ["db"],
     ["db", "upgrade"],
 ]

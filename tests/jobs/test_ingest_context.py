@@ -13,7 +13,6 @@ import httpx
 import polars as pl
 import pytest
 
-from conftest import shared_file
 from fleetcast.domain import Dataset, SystemInfo
 from fleetcast.errors import NothingLoadedError, SchemaError, SourceError, UnknownSystemError
 from fleetcast.jobs.context import (
@@ -27,6 +26,7 @@ from fleetcast.jobs.context import (
 )
 from fleetcast.jobs.ingest import register_system
 from fleetcast.store import Store, records
+from shared_data import shared_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEMAND = DATA / "demand"

@@ -14,10 +14,10 @@ import httpx
 import polars as pl
 import pytest
 
-from conftest import shared_file
 from fleetcast.domain import WEATHER_DAILY
 from fleetcast.errors import SchemaError, SourceError
 from fleetcast.sources import weather
+from shared_data import shared_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OPEN_METEO = DATA / "open_meteo"

@@ -34,7 +34,9 @@ def demo(
             help="Also train the champion, backtest the models and forecast the next 3 days.",
         ),
     ] = True,
-    weeks: Annotated[int, typer.Option(min=1, max=52, help="Backtest weeks.")] = 8,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=52, help="Backtest weeks (fleetcast backtest defaults to 8).")
+    ] = 4,
 ) -> None:
     """Build the demo city (zones, 2 years of trips, weather, fleet) and run every job on it:
     daily demand, then training, backtests and a 3-day forecast.

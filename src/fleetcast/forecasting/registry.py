@@ -8,6 +8,9 @@ MLflow is imported on first use, never at import time.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import tempfile
 import warnings
@@ -85,7 +88,7 @@ def _pyfunc_class() -> type:
         def __init__(self, forecaster: Forecaster) -> None:
             _ForecasterModel.__init__(self, forecaster)
 
-        def predict(self, context: Any, model_input: list[Any], params: Any = None) -> Any:
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
             """Not used for serving: fleetcast calls the unwrapped forecaster directly."""
             raise NotImplementedError("use unwrap_python_model().forecaster.predict(...)")
 
@@ -98,6 +101,7 @@ class Registry:
     def __init__(self, tracking: Tracking) -> None:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
         self.tracking = tracking
         self._client: MlflowClient | None = None
 
@@ -108,6 +112,7 @@ class Registry:
             import mlflow
             from mlflow.tracking import MlflowClient
 
+            logging.getLogger("mlflow").setLevel(logging.ERROR)
             mlflow.set_tracking_uri(self.tracking.uri)
             mlflow.set_registry_uri(self.tracking.uri)
             self._client = MlflowClient(self.tracking.uri, self.tracking.uri)
@@ -156,7 +161,11 @@ class Registry:
                     table.write_csv(path)
                     mlflow.log_artifact(str(path))
             if model is not None:
-                with warnings.catch_warnings():
+                with (
+                    warnings.catch_warnings(),
+                    contextlib.redirect_stdout(io.StringIO()),
+                    contextlib.redirect_stderr(io.StringIO()),
+                ):
                     warnings.simplefilter("ignore")
                     info = mlflow.pyfunc.log_model(
                         name="model",
