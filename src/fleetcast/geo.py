@@ -69,6 +69,9 @@ class Zoning:
     zone_ids: tuple[str, ...]
     names: tuple[str, ...]
     geometries: tuple[BaseGeometry, ...]
+    h3_resolution: int | None = None
+    """Set when the zones are H3 cells: points are then located by H3 itself, exactly
+    (a cell's planar polygon differs from its true edges by a few metres)."""
 
     def __post_init__(self) -> None:
         if not (len(self.zone_ids) == len(self.names) == len(self.geometries)):
@@ -97,6 +100,11 @@ class Zoning:
         out = np.full(lat_a.shape, None, dtype=object)
         ok = np.isfinite(lat_a) & np.isfinite(lon_a)
         if not ok.any():
+            return out
+        if self.h3_resolution is not None:
+            known = set(self.zone_ids)
+            cells = h3_cells(lat_a[ok], lon_a[ok], self.h3_resolution)
+            out[ok] = [c if c in known else None for c in cells]
             return out
         points = shapely.points(lon_a[ok], lat_a[ok])
         point_idx, zone_idx = self._tree.query(points, predicate="intersects")
@@ -244,4 +252,5 @@ def h3_zoning(cells: Sequence[str]) -> Zoning:
     geoms = tuple(
         shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in unique
     )
-    return Zoning(tuple(unique), tuple(unique), geoms)
+    resolution = h3.get_resolution(unique[0]) if unique else None
+    return Zoning(tuple(unique), tuple(unique), geoms, h3_resolution=resolution)

@@ -24,7 +24,7 @@ import polars as pl
 from fleetcast.domain import Dataset, SystemInfo, conform
 from fleetcast.errors import NothingLoadedError, SchemaError, UnknownSystemError
 from fleetcast.jobs._progress import Progress, Silent
-from fleetcast.jobs.ingest import IngestReport, hash_in_background, require_file
+from fleetcast.jobs.ingest import IngestReport, finish_report, hash_in_background, require_file
 from fleetcast.sources import files, weather
 from fleetcast.sources.calendar import holiday_names
 from fleetcast.sources.files import CheckedDemand
@@ -521,18 +521,7 @@ def _finish(
     else:
         report.status = "failed"
         message = f"{type(error).__name__}: {error}"
-    with store.begin() as conn:
-        records.finish_ingest(
-            conn,
-            report.ingest_id,
-            status=report.status,
-            rows_read=report.rows_read,
-            rows_accepted=report.rows_accepted,
-            rows_rejected=report.rows_rejected,
-            rows_new=report.rows_new,
-            rejects_by_reason=report.reasons or None,
-            message=message,
-        )
+    finish_report(store, report, message=message)
 
 
 def _log_refused(

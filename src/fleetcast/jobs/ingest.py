@@ -202,12 +202,12 @@ def ingest_text_table(
         report.demand_rows = refresh_demand(store, sid, lo, hi).height
         report.status = "partial" if report.rows_rejected else "ok"
         report.seconds = perf_counter() - began
-        _finish(store, report, message=None)
+        finish_report(store, report, message=None)
         return report
     except BaseException as exc:
         report.status = "failed"
         report.seconds = perf_counter() - began
-        _finish(store, report, message=f"{type(exc).__name__}: {exc}")
+        finish_report(store, report, message=f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -243,7 +243,8 @@ def log_unreadable(
         )
 
 
-def _finish(store: Store, report: IngestReport, *, message: str | None) -> None:
+def finish_report(store: Store, report: IngestReport, *, message: str | None) -> None:
+    """Write a report's outcome and counts to its ingest-log entry."""
     with store.begin() as conn:
         records.finish_ingest(
             conn,

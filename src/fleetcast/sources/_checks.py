@@ -109,20 +109,6 @@ def combine_rejected(*parts: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames).sort("row_number")
 
 
-def count_reasons(rejected: pl.DataFrame) -> dict[str, int]:
-    """How many rejected rows have each reason, most frequent first."""
-    if rejected.is_empty():
-        return {}
-    counts = (
-        rejected.select(pl.col("reason").str.split("; ").alias("r"))
-        .explode("r")
-        .group_by("r")
-        .len()
-        .sort(["len", "r"], descending=[True, False])
-    )
-    return {str(r): int(n) for r, n in counts.iter_rows()}
-
-
 def parse_days(text: pl.Series, *, column: str, rows: pl.Series | None = None) -> pl.Series:
     """ISO days (``2020-08-12``, or ``2020-08-12 00:00:00`` as pandas writes them) to dates.
 

@@ -23,7 +23,7 @@ from fleetcast.sources._tabular import (
     read_table,
     require_columns,
 )
-from fleetcast.sources.validate import ROW
+from fleetcast.sources.validate import ROW, count_reasons
 
 TRIP_FIELDS: Final = (
     "trip_id",
@@ -269,7 +269,7 @@ def check_demand(
         accepted=accepted,
         rejected=rejected,
         rows_read=raw.height,
-        reasons=_checks.count_reasons(rejected),
+        reasons=count_reasons(rejected),
     )
 
 
@@ -294,5 +294,5 @@ def read_demand_file(
         accepted=checked.accepted,
         rejected=rejected,
         rows_read=table.rows_read,
-        reasons=_checks.count_reasons(rejected),
+        reasons=count_reasons(rejected),
     )

@@ -178,7 +178,7 @@ def check_trips(
         accepted=conform(accepted, TRIPS),
         rejected=rejected.rename({"_reason": "reason"}),
         rows_read=candidates.height,
-        reasons=_count_reasons(rejected),
+        reasons=count_reasons(rejected, column="_reason"),
     )
 
 
@@ -204,11 +204,12 @@ def _locate_missing_zones(frame: pl.DataFrame, zoning: Zoning | None) -> pl.Data
     return frame
 
 
-def _count_reasons(rejected: pl.DataFrame) -> dict[str, int]:
+def count_reasons(rejected: pl.DataFrame, *, column: str = "reason") -> dict[str, int]:
+    """How many rejected rows have each reason ("a; b" counts for both), most frequent first."""
     if rejected.is_empty():
         return {}
     counts = (
-        rejected.select(pl.col("_reason").str.split("; ").alias("r"))
+        rejected.select(pl.col(column).str.split("; ").alias("r"))
         .explode("r")
         .group_by("r")
         .len()

@@ -36,7 +36,7 @@ from fleetcast.errors import SchemaError, SourceError
 from fleetcast.sources import _checks, _http
 from fleetcast.sources._tabular import parse_numbers, read_table, require_columns
 from fleetcast.sources.files import parse_mapping
-from fleetcast.sources.validate import ROW
+from fleetcast.sources.validate import ROW, count_reasons
 
 WeatherKind = Literal["observed", "forecast"]
 KINDS: Final[tuple[str, ...]] = get_args(WeatherKind)
@@ -324,7 +324,7 @@ def check_weather(frame: pl.DataFrame, *, limits: WeatherLimits | None = None) -
         accepted=accepted,
         rejected=rejected,
         rows_read=frame.height,
-        reasons=_checks.count_reasons(rejected),
+        reasons=count_reasons(rejected),
         missing=missing,
     )
 
@@ -409,7 +409,7 @@ def read_weather_file(
         accepted=checked.accepted,
         rejected=rejected,
         rows_read=table.rows_read,
-        reasons=_checks.count_reasons(rejected),
+        reasons=count_reasons(rejected),
         missing=checked.missing,
     )
 
