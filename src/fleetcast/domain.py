@@ -162,3 +162,18 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame
         for name, dtype in schema.items()
     ]
     return frame.select(columns)
+
+
+def check_timezone(timezone: str) -> str:
+    """Return ``timezone`` if it is an IANA name, else a SchemaError that says what to use."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from fleetcast.errors import SchemaError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SchemaError(
+            f"unknown timezone {timezone!r}; use an IANA name such as Europe/Paris"
+        ) from exc
+    return timezone

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import typer
@@ -18,6 +19,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from fleetcast.config import Settings, load_settings
+from fleetcast.errors import FleetcastError
+
+T = TypeVar("T")
 
 console = Console()
 err = Console(stderr=True)
@@ -42,6 +46,23 @@ def open_store() -> Any:
     from fleetcast.store import Store
 
     return Store(settings())
+
+
+def run_with_progress(
+    job: Callable[[RichStages], T],
+    *,
+    errors: tuple[type[BaseException], ...] = (FleetcastError,),
+) -> T:
+    """Run ``job`` with Rich stage progress; an expected error becomes a clean exit 1."""
+    with progress_bar() as bar:
+        stages = RichStages(bar)
+        try:
+            result = job(stages)
+        except errors as exc:
+            stages.close()
+            raise fail(str(exc)) from exc
+        stages.close()
+    return result
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,7 +17,7 @@ from fleetcast.cli._common import (
     open_store,
     parse_day,
     prog,
-    progress_bar,
+    run_with_progress,
     settings,
     write_frame,
 )
@@ -46,21 +46,19 @@ def demo(
     from fleetcast import jobs
 
     store = open_store()
-    trained = tested = issued = None
-    with progress_bar() as progress:
-        stages = RichStages(progress)
-        try:
-            report = jobs.build_demo(store, seed=seed, days=days, progress=stages)
-            if forecasting:
-                from fleetcast.jobs import forecast as fc
 
-                trained = fc.train(store, report.system_id, weeks=weeks, progress=stages)
-                tested = fc.backtest(store, report.system_id, weeks=weeks, progress=stages)
-                issued = fc.forecast(store, report.system_id, progress=stages)
-        except FleetcastError as exc:
-            stages.close()
-            raise fail(str(exc)) from exc
-        stages.close()
+    def run(stages: RichStages) -> tuple[Any, Any, Any, Any]:
+        built = jobs.build_demo(store, seed=seed, days=days, progress=stages)
+        if not forecasting:
+            return built, None, None, None
+        from fleetcast.jobs import forecast as fc
+
+        trained = fc.train(store, built.system_id, weeks=weeks, progress=stages)
+        tested = fc.backtest(store, built.system_id, weeks=weeks, progress=stages)
+        issued = fc.forecast(store, built.system_id, progress=stages)
+        return built, trained, tested, issued
+
+    report, trained, tested, issued = run_with_progress(run)
     where = settings()
     table = Table(title="Demo city built", show_header=False, title_justify="left")
     table.add_column(style="bold")

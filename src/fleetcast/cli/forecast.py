@@ -11,12 +11,10 @@ import typer
 from rich.table import Table
 
 from fleetcast.cli._common import (
-    RichStages,
     console,
-    fail,
     open_store,
     parse_day,
-    progress_bar,
+    run_with_progress,
 )
 from fleetcast.errors import FleetcastError
 
@@ -64,14 +62,12 @@ def backtest(
 
     names = _split(models) or list(ALL_MODELS)
     store = open_store()
-    with progress_bar() as bar:
-        stages = RichStages(bar)
-        try:
-            report = run(store, system, models=names, weeks=weeks, horizon=horizon, progress=stages)
-        except (FleetcastError, ValueError) as exc:
-            stages.close()
-            raise fail(str(exc)) from exc
-        stages.close()
+    report = run_with_progress(
+        lambda stages: run(
+            store, system, models=names, weeks=weeks, horizon=horizon, progress=stages
+        ),
+        errors=(FleetcastError, ValueError),
+    )
     table = report.table()
     if as_json:
         keys = ("model", "horizon", "mae", "rmse", "wape", "bias", "pinball", "coverage_80")
@@ -100,14 +96,10 @@ def train(
     from fleetcast.jobs.forecast import train as run
 
     store = open_store()
-    with progress_bar() as bar:
-        stages = RichStages(bar)
-        try:
-            report = run(store, system, model=model, weeks=weeks, progress=stages)
-        except (FleetcastError, ValueError) as exc:
-            stages.close()
-            raise fail(str(exc)) from exc
-        stages.close()
+    report = run_with_progress(
+        lambda stages: run(store, system, model=model, weeks=weeks, progress=stages),
+        errors=(FleetcastError, ValueError),
+    )
     verdict = (
         "[bold green]promoted to champion[/]" if report.promoted else "[bold]kept the champion[/]"
     )
@@ -133,14 +125,10 @@ def forecast(
 
     day = parse_day(issued_on, "--issued-on") if issued_on else None
     store = open_store()
-    with progress_bar() as bar:
-        stages = RichStages(bar)
-        try:
-            report = run(store, system, issued_on=day, horizon=horizon, progress=stages)
-        except (FleetcastError, ValueError) as exc:
-            stages.close()
-            raise fail(str(exc)) from exc
-        stages.close()
+    report = run_with_progress(
+        lambda stages: run(store, system, issued_on=day, horizon=horizon, progress=stages),
+        errors=(FleetcastError, ValueError),
+    )
     if as_json:
         sys.stdout.write(json.dumps(report.forecast.to_dicts(), default=str) + "\n")
         return

@@ -12,15 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from fleetcast.cli._common import (
-    RichStages,
     console,
     fail,
     open_store,
     parse_day,
-    progress_bar,
+    run_with_progress,
     settings,
 )
-from fleetcast.errors import FleetcastError, NothingLoadedError
+from fleetcast.errors import FleetcastError
 
 ingest_app = typer.Typer(
     help="Load trips, daily demand and daily weather into the store.", no_args_is_help=True
@@ -100,17 +99,7 @@ def _print_ingest(report: Any) -> None:
 
 def _run_ingest(job: Any, /, **kwargs: Any) -> None:
     store = open_store()
-    with progress_bar() as progress:
-        stages = RichStages(progress)
-        try:
-            report = job(store, progress=stages, **kwargs)
-        except NothingLoadedError as exc:
-            stages.close()
-            raise fail(str(exc)) from exc
-        except FleetcastError as exc:
-            stages.close()
-            raise fail(str(exc)) from exc
-        stages.close()
+    report = run_with_progress(lambda stages: job(store, progress=stages, **kwargs))
     _print_ingest(report)
 
 

@@ -16,12 +16,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
 import polars as pl
 
-from fleetcast.domain import Dataset, SystemInfo, conform
+from fleetcast.domain import Dataset, SystemInfo, check_timezone, conform
 from fleetcast.errors import NothingLoadedError, SchemaError, UnknownSystemError
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import IngestReport, finish_report, hash_in_background, require_file
@@ -385,7 +385,7 @@ def _demand_system(
                 f"system {system_id!r} uses timezone {existing.timezone}, not {timezone}"
             )
         system = existing if name is None else replace(existing, name=name)
-    _check_timezone(system.timezone)
+    check_timezone(system.timezone)
     if subdivision and not (country or system.country):
         raise SchemaError("--region needs --country (e.g. --country US --region IL)")
     if country and country.upper() != system.country:
@@ -406,15 +406,6 @@ def _check_calendar(country: str | None, subdivision: str | None) -> None:
         )
     today = datetime.now(UTC).date()
     holiday_names(country, subdivision, today, today)
-
-
-def _check_timezone(timezone: str) -> None:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SchemaError(
-            f"unknown timezone {timezone!r}; use an IANA name such as Europe/Paris"
-        ) from exc
 
 
 def _check_id(system_id: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 
-from fleetcast.domain import SystemInfo
+from fleetcast.domain import SystemInfo, check_timezone
 from fleetcast.errors import NothingLoadedError, SchemaError, SourceError, UnknownSystemError
 from fleetcast.geo import Zoning, h3_cells, h3_zoning
 from fleetcast.jobs._progress import Progress, Silent
@@ -246,7 +246,7 @@ def ingest_trips_file(
             raise SchemaError(
                 f"system {system_id!r} uses timezone {existing.timezone}, not {timezone}"
             )
-    _check_timezone(system.timezone)
+    check_timezone(system.timezone)
     if zoning is not None or existing is None:
         register_system(store, system, zoning)
     if zoning is None and system.zoning != "h3":
@@ -312,14 +312,3 @@ def _h3_zones(frame: pl.DataFrame, resolution: int) -> pl.DataFrame:
             .drop("_cell")
         )
     return frame
-
-
-def _check_timezone(timezone: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SchemaError(
-            f"unknown timezone {timezone!r}; use an IANA name such as Europe/Paris"
-        ) from exc
