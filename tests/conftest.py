@@ -91,3 +91,50 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     s = Store(load_settings(home=tmp_path / "home", env={}))
     yield s
     s.close()
+
+
+def _build_served(store: Store, *, train: bool) -> None:
+    """Demo city, a short backtest, a champion (when ``train``) and forecasts in ``store``."""
+    from fleetcast.jobs import build_demo
+    from fleetcast.jobs import forecast as fc
+
+    build_demo(store, seed=5, days=150)
+    fc.backtest(store, "demo", models=("seasonal_naive", "global_gbm"), weeks=1)
+    if train:
+        fc.train(store, "demo", model="global_gbm", weeks=1)
+    fc.forecast(store, "demo")
+
+
+@pytest.fixture(scope="session")
+def served_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home holding a 150-day demo city with a backtest, a champion and forecasts (SQLite);
+    MLflow tracks into the same home. Built once per test session."""
+    home = tmp_path_factory.mktemp("served") / "home"
+    mp = pytest.MonkeyPatch()
+    mp.delenv("FLEETCAST_MLFLOW_URI", raising=False)
+    store = Store(load_settings(home=home, env={}))
+    try:
+        _build_served(store, train=True)
+    finally:
+        store.close()
+        mp.undo()
+    return home
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def served_store(request: pytest.FixtureRequest, served_home: Path) -> Iterator[Store]:
+    """The served demo on each backend; the PostgreSQL one shares the home's lake and MLflow
+    registry (so the same champion) and gets its own demand, backtest and forecasts."""
+    if request.param == "sqlite":
+        store = Store(load_settings(home=served_home, env={}))
+        yield store
+        store.close()
+        return
+    base = request.getfixturevalue("pg_base_url")
+    for url in _pg_schema_url(base):
+        store = Store(load_settings(home=served_home, db_url=url, env={}))
+        _build_served(store, train=False)
+        yield store
+        store.close()

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from fleetcast import __version__
-from fleetcast.cli import explore, forecast
+from fleetcast.cli import explore, forecast, serve
 from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
@@ -30,12 +30,15 @@ app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
+app.add_typer(serve.apikey_app, name="apikey")
 app.command()(explore.demo)
 app.command()(explore.status)
 app.command()(explore.demand)
 app.command()(forecast.backtest)
 app.command()(forecast.train)
 app.command()(forecast.forecast)
+app.command()(serve.serve)
+app.command()(serve.dashboard)
 
 
 def _version(value: bool) -> None:

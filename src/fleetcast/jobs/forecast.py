@@ -234,6 +234,7 @@ def _save_backtest(
             zone_metrics=result.zone_metrics,
             weather_note=note,
             mlflow_run_id=mlflow_run,
+            predictions=result.predictions,
         )
     return BacktestReport(run_id, result, mlflow_run, note)
 
@@ -374,6 +375,8 @@ def forecast(
     began = perf_counter()
     if not 1 <= horizon <= 28:
         raise ValueError(f"horizon {horizon} not understood: use 1..28 days")
+    with store.connect() as conn:
+        records.get_system(conn, system_id)
     progress.stage("loading the champion")
     try:
         champion, model = registry_for(store).load_champion(system_id)

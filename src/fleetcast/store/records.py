@@ -14,6 +14,7 @@ from fleetcast.domain import SystemInfo, VehicleKind
 from fleetcast.errors import UnknownSystemError
 from fleetcast.store.tables import (
     BacktestMetric,
+    BacktestPrediction,
     BacktestRun,
     DemandDaily,
     Depot,
@@ -365,6 +366,51 @@ def load_forecasts(
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
+def latest_issue(conn: Connection, system_id: str) -> date | None:
+    """The newest issue date of a system's stored forecasts."""
+    table = _table(Forecast)
+    value = conn.execute(
+        select(func.max(table.c.issued_on)).where(table.c.system_id == system_id)
+    ).scalar_one_or_none()
+    return value if isinstance(value, date) else None
+
+
+def newest_issue_covering(conn: Connection, system_id: str, target_date: date) -> date | None:
+    """The newest issue date whose forecasts include ``target_date``."""
+    table = _table(Forecast)
+    value = conn.execute(
+        select(func.max(table.c.issued_on)).where(
+            table.c.system_id == system_id, table.c.target_date == target_date
+        )
+    ).scalar_one_or_none()
+    return value if isinstance(value, date) else None
+
+
+def serving_stamps(conn: Connection) -> dict[str, tuple[Any, ...]]:
+    """Per system, a tuple that changes whenever its forecasts, zones or demand days change:
+    what an in-memory cache compares to know it must reload."""
+    stamps: dict[str, list[Any]] = {sid: [None] * 6 for sid in list_system_ids(conn)}
+    f = _table(Forecast)
+    for sid, issued, created, n in conn.execute(
+        select(
+            f.c.system_id, func.max(f.c.issued_on), func.max(f.c.created_at), func.count()
+        ).group_by(f.c.system_id)
+    ):
+        if sid in stamps:
+            stamps[sid][0:3] = [issued, created, n]
+    for sid, n in conn.execute(select(Zone.system_id, func.count()).group_by(Zone.system_id)):
+        if sid in stamps:
+            stamps[sid][3] = n
+    for sid, first, last in conn.execute(
+        select(
+            DemandDaily.system_id, func.min(DemandDaily.date), func.max(DemandDaily.date)
+        ).group_by(DemandDaily.system_id)
+    ):
+        if sid in stamps:
+            stamps[sid][4:6] = [first, last]
+    return {sid: tuple(values) for sid, values in stamps.items()}
+
+
 def save_backtest(
     conn: Connection,
     *,
@@ -378,8 +424,13 @@ def save_backtest(
     zone_metrics: pl.DataFrame,
     weather_note: str | None = None,
     mlflow_run_id: str | None = None,
+    predictions: pl.DataFrame | None = None,
 ) -> int:
-    """Store a backtest run with its metrics per model and horizon, overall and per zone."""
+    """Store a backtest run with its metrics per model and horizon, overall and per zone.
+
+    With ``predictions``, they replace those of the system's earlier runs: the forecasts
+    beside actuals are kept for the newest run only, the metrics for every run.
+    """
     conn.execute(
         _table(BacktestRun).insert(),
         [
@@ -404,7 +455,62 @@ def save_backtest(
     table = _table(BacktestMetric)
     for start in range(0, len(dicts), _BATCH):
         conn.execute(table.insert(), dicts[start : start + _BATCH])
+    if predictions is not None:
+        _replace_backtest_predictions(conn, system_id, run_id, predictions)
     return len(dicts)
+
+
+def _replace_backtest_predictions(
+    conn: Connection, system_id: str, run_id: str, predictions: pl.DataFrame
+) -> None:
+    table, runs = _table(BacktestPrediction), _table(BacktestRun)
+    older = select(runs.c.run_id).where(runs.c.system_id == system_id, runs.c.run_id != run_id)
+    conn.execute(delete(table).where(table.c.run_id.in_(older)))
+    dicts = (
+        predictions.select(
+            "model", "zone_id", "target_date", "horizon", "issued_on", "mean", "q10", "q90"
+        )
+        .with_columns(
+            pl.lit(run_id).alias("run_id"),
+            predictions["actual"].cast(pl.Float64).alias("actual"),
+        )
+        .to_dicts()
+    )
+    for start in range(0, len(dicts), _BATCH):
+        conn.execute(table.insert(), dicts[start : start + _BATCH])
+
+
+def load_backtest_predictions(conn: Connection, system_id: str, zone_id: str) -> pl.DataFrame:
+    """The newest backtest's forecasts beside actuals for one zone, by model and day."""
+    table, runs = _table(BacktestPrediction), _table(BacktestRun)
+    columns = ["model", "zone_id", "issued_on", "target_date", "horizon", "mean", "q10", "q90"]
+    query = (
+        select(*[table.c[c] for c in columns], table.c.actual)
+        .join(runs, runs.c.run_id == table.c.run_id)
+        .where(runs.c.system_id == system_id, table.c.zone_id == zone_id)
+        .order_by(table.c.model, table.c.horizon, table.c.target_date)
+    )
+    schema = {
+        "model": pl.String,
+        "zone_id": pl.String,
+        "issued_on": pl.Date,
+        "target_date": pl.Date,
+        "horizon": pl.Int32,
+        "mean": pl.Float64,
+        "q10": pl.Float64,
+        "q90": pl.Float64,
+        "actual": pl.Float64,
+    }
+    return pl.DataFrame([tuple(r) for r in conn.execute(query)], schema=schema, orient="row")
+
+
+def backtest_runs(conn: Connection, system_id: str) -> list[dict[str, Any]]:
+    """Every backtest run of a system, newest first."""
+    runs = _table(BacktestRun)
+    rows = conn.execute(
+        select(runs).where(runs.c.system_id == system_id).order_by(runs.c.created_at.desc())
+    )
+    return [dict(r) for r in rows.mappings()]
 
 
 def latest_backtest(

@@ -254,3 +254,36 @@ class BacktestMetric(Base):
     bias: Mapped[float | None] = mapped_column(Float)
     pinball: Mapped[float] = mapped_column(Float)
     coverage_80: Mapped[float] = mapped_column(Float)
+
+
+class BacktestPrediction(Base):
+    """One backtest forecast beside its actual, kept for the newest run of each system."""
+
+    __tablename__ = "backtest_predictions"
+    __table_args__ = (
+        ForeignKeyConstraint(["run_id"], ["backtest_runs.run_id"], ondelete="CASCADE"),
+        Index("ix_backtest_predictions_run_zone", "run_id", "zone_id"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    horizon: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    mean: Mapped[float] = mapped_column(Float)
+    q10: Mapped[float] = mapped_column(Float)
+    q90: Mapped[float] = mapped_column(Float)
+    actual: Mapped[float] = mapped_column(Float)
+
+
+class ApiKey(Base):
+    """An API key: its public id, a name, and the SHA-256 of its secret (never the secret)."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,161 @@
+"""The FastAPI app: ``create_app(settings)`` wires the store, the serving cache, auth and
+metrics; nothing is opened at import. Errors of the jobs become 4xx answers that say what
+to do; an unexpected error is a 500 that never echoes its message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from time import monotonic
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import SQLAlchemyError
+
+from fleetcast import __version__
+from fleetcast.api.auth import KeyChecker, require_read
+from fleetcast.api.metrics import FreshnessCollector, MetricsMiddleware, RequestMetrics
+from fleetcast.api.options import ApiOptions
+from fleetcast.api.routes import ops, predict, read
+from fleetcast.api.schemas import ErrorOut
+from fleetcast.config import Settings, load_settings
+from fleetcast.errors import (
+    FleetcastError,
+    InsufficientHistoryError,
+    UnknownSystemError,
+    UnknownZoneError,
+)
+from fleetcast.jobs.forecast import NoChampionError, registry_for
+from fleetcast.jobs.predict import AmbiguousZoneError, NotPredictableError, Predictor, ServingCache
+from fleetcast.store import Store
+
+log = logging.getLogger("fleetcast.api")
+
+DESCRIPTION = """\
+Demand forecasts of shared-vehicle fleets, per zone and day.
+
+Reads are open unless `[api] open_reads = false`; every endpoint that changes state needs
+an `X-API-Key` made with `fleetcast apikey create NAME`. Every bad request is a 4xx whose
+`detail` names the field or value at fault.
+"""
+
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (UnknownSystemError, 404),
+    (UnknownZoneError, 404),
+    (AmbiguousZoneError, 422),
+    (NotPredictableError, 422),
+    (InsufficientHistoryError, 422),
+    (NoChampionError, 409),
+    (FleetcastError, 400),
+)
+
+
+class Champions:
+    """The registry's champion per system, re-read at most every ``ttl`` seconds."""
+
+    def __init__(self, store: Store, ttl: float = 30.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._read_at = -ttl
+        self._value: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, system_ids: list[str]) -> dict[str, str | None]:
+        """Champion labels by system id (None when a system has none or MLflow fails)."""
+        with self._lock:
+            if monotonic() - self._read_at < self.ttl and set(system_ids) <= set(self._value):
+                return dict(self._value)
+            registry = registry_for(self.store)
+            value: dict[str, str | None] = {}
+            for sid in system_ids:
+                try:
+                    champion = registry.champion(sid)
+                except Exception:
+                    log.exception("reading the champion of %s failed", sid)
+                    champion = None
+                value[sid] = champion.label if champion else None
+            self._value, self._read_at = value, monotonic()
+            return dict(value)
+
+
+def create_app(settings: Settings | None = None, *, options: ApiOptions | None = None) -> FastAPI:
+    """The API over the store that ``settings`` point to (the environment's by default)."""
+    settings = settings or load_settings()
+    options = options or ApiOptions.from_settings(settings)
+    store = Store(settings)
+    cache = ServingCache(store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(cache.sync)
+        task = asyncio.create_task(_keep_fresh(cache, options.refresh_seconds))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            store.close()
+
+    app = FastAPI(
+        title="fleetcast",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses={400: {"model": ErrorOut, "description": "A body that is not valid JSON"}},
+    )
+    registry = CollectorRegistry()
+    app.state.store = store
+    app.state.cache = cache
+    app.state.predictor = Predictor(store, cache)
+    app.state.keys = KeyChecker(store, options)
+    app.state.options = options
+    app.state.registry = registry
+    app.state.freshness = FreshnessCollector(cache)
+    app.state.champions = Champions(store)
+    registry.register(app.state.freshness)
+    reads = [] if options.open_reads else [require_read]
+    app.include_router(predict.router, dependencies=[Depends(d) for d in reads])
+    app.include_router(read.router, dependencies=[Depends(d) for d in reads])
+    app.include_router(ops.router)
+    app.include_router(ops.write_router)
+    _add_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=RequestMetrics(registry))
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and worker processes: settings from the environment."""
+    return create_app()
+
+
+async def _keep_fresh(cache: ServingCache, every: float) -> None:
+    """Reload the cache when the db's forecasts change; a failed check is logged, not fatal."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await run_in_threadpool(cache.sync):
+                log.info("serving cache reloaded")
+        except Exception:
+            log.exception("checking for new forecasts failed; serving the previous ones")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def known(request: Request, exc: Exception) -> JSONResponse:
+        code = next(status for kind, status in _STATUS if isinstance(exc, kind))
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    async def unreachable(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("db error on %s", request.url.path)
+        return JSONResponse(
+            {"detail": "the store is unreachable; GET /health tells more"}, status_code=503
+        )
+
+    app.add_exception_handler(FleetcastError, known)
+    app.add_exception_handler(SQLAlchemyError, unreachable)
