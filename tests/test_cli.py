@@ -29,6 +29,12 @@ COMMANDS = [
     ["forecast"],
     ["db"],
     ["db", "upgrade"],
+    ["serve"],
+    ["dashboard"],
+    ["apikey"],
+    ["apikey", "create"],
+    ["apikey", "list"],
+    ["apikey", "revoke"],
 ]
 
 

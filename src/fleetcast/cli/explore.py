@@ -95,6 +95,10 @@ def demo(
         console.print(f"MLflow UI: [bold]{trained.ui_command}[/]")
     me = prog()
     console.print(
+        f"Dashboard and API: [bold]{me} serve --with-dashboard[/] then open "
+        "[bold]http://127.0.0.1:8501[/] (dashboard) and [bold]http://127.0.0.1:8000/docs[/] (API)"
+    )
+    console.print(
         f"Next: [bold]{me} status[/]  ·  [bold]{me} backtest --system demo[/]  ·  "
         f"[bold]{me} demand --system demo --start {report.last_day}[/]  ·  "
         f"[bold]{me} --help[/]"
