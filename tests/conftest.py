@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,6 +15,9 @@ from sqlalchemy.engine import make_url
 from fleetcast.config import Settings, load_settings
 from fleetcast.store import Store
 from shared_data import shared_file
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).with_name("data")
@@ -138,3 +142,37 @@ def served_store(request: pytest.FixtureRequest, served_home: Path) -> Iterator[
         _build_served(store, train=False)
         yield store
         store.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _browser_unavailable(reason: str) -> NoReturn:
+    """Skip on a laptop without a browser; fail in CI, which installs one."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium driven by Playwright (skipped, or failed in CI, without it)."""
+    if not CHROMIUM.exists():
+        _browser_unavailable(f"{CHROMIUM} is absent: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("playwright is not installed: pip install playwright")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

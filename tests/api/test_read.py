@@ -107,3 +107,12 @@ def test_bad_queries_are_4xx_naming_the_field(
 def test_unknown_path_is_404(client: TestClient) -> None:
     """A path that does not exist is a plain 404."""
     assert client.get("/nothing-here").status_code == 404
+
+
+def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    """/docs loads Swagger UI from the app itself, so it works offline."""
+    page = client.get("/docs").text
+    assert "/static-offline-docs/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    script = client.get("/static-offline-docs/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000

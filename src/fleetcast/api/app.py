@@ -1,6 +1,7 @@
 """The FastAPI app: ``create_app(settings)`` wires the store, the serving cache, auth and
 metrics; nothing is opened at import. Errors of the jobs become 4xx answers that say what
-to do; an unexpected error is a 500 that never echoes its message."""
+to do; an unexpected error is a 500 that never echoes its message. The OpenAPI docs at
+/docs load Swagger UI from files shipped with fastapi-offline, so they work without a CDN."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from time import monotonic
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -93,7 +95,10 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(cache.sync)
+        try:
+            await run_in_threadpool(cache.sync)
+        except Exception:  # start anyway; /health says the store is down
+            log.exception("the store could not be read at start; retrying every few seconds")
         task = asyncio.create_task(_keep_fresh(cache, options.refresh_seconds))
         try:
             yield
@@ -103,7 +108,7 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
                 await task
             store.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="fleetcast",
         version=__version__,
         description=DESCRIPTION,

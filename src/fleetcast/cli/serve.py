@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from typing import Annotated
 
@@ -13,23 +14,12 @@ from rich.table import Table
 
 from fleetcast.cli._common import console, err, fail, open_store, settings
 from fleetcast.config import Settings
+from fleetcast.dashboard.launch import settings_env, start_dashboard
 
 apikey_app = typer.Typer(
     help="Manage the API keys that write endpoints need (stored hashed; shown once).",
     no_args_is_help=True,
 )
-
-
-def _settings_env(where: Settings) -> dict[str, str]:
-    """The environment that makes worker processes open the same store."""
-    env = {
-        "FLEETCAST_HOME": str(where.home),
-        "FLEETCAST_DB_URL": where.db_url,
-        "FLEETCAST_LAKE_URL": where.lake_url,
-    }
-    if where.config_file is not None:
-        env["FLEETCAST_CONFIG"] = str(where.config_file.absolute())
-    return env
 
 
 def serve(
@@ -62,16 +52,14 @@ def serve(
         options = ApiOptions.from_settings(where)
     except ConfigError as exc:
         raise fail(str(exc), code=2) from exc
-    os.environ.update(_settings_env(where))
+    os.environ.update(settings_env(where))
     metrics_dir = None
     if workers > 1:
         metrics_dir = tempfile.mkdtemp(prefix="prometheus-", dir=_ensure(where))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     dashboard = None
     if with_dashboard:
-        from fleetcast.dashboard.launch import start_dashboard
-
-        dashboard = start_dashboard(where, host=host, port=dashboard_port)
+        dashboard = _start_dashboard(where, host=host, port=dashboard_port)
         console.print(f"dashboard: http://{host}:{dashboard_port}")
     console.print(
         f"API: http://{host}:{port}  ·  docs http://{host}:{port}/docs  ·  "
@@ -104,17 +92,20 @@ def dashboard(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the dashboard.")] = 8501,
 ) -> None:
     """Start the operations dashboard (Streamlit) on the store FLEETCAST_HOME points to."""
-    try:
-        from fleetcast.dashboard.launch import start_dashboard
-    except ImportError as exc:
-        raise fail("the dashboard needs its extra: pip install 'fleetcast[dashboard]'") from exc
-    process = start_dashboard(settings(), host=host, port=port)
+    process = _start_dashboard(settings(), host=host, port=port)
     console.print(f"dashboard: http://{host}:{port}  (Ctrl-C stops it)")
     try:
         process.wait()
     except KeyboardInterrupt:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _start_dashboard(where: Settings, *, host: str, port: int) -> subprocess.Popen[bytes]:
+    try:
+        return start_dashboard(where, host=host, port=port)
+    except ImportError as exc:
+        raise fail(str(exc)) from exc
 
 
 @apikey_app.command("create")

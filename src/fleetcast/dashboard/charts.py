@@ -1,0 +1,157 @@
+"""Plotly figures of the pages: a zone's history with its forecast fan, backtest forecasts over
+actuals, and backtest WAPE per model and horizon. They draw frames; they compute nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import plotly.graph_objects as go
+import polars as pl
+
+ACTUAL = "#1f2937"
+FORECAST = "#d9480f"
+BAND = "rgba(217, 72, 15, 0.18)"
+MODEL_COLOURS = ("#1c7ed6", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#495057")
+HEIGHT_PX = 380
+
+
+def _layout(fig: go.Figure, *, y_title: str) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        height=HEIGHT_PX,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "x": 0,
+            "traceorder": "normal",
+        },
+        hovermode="x unified",
+        yaxis_title=y_title,
+    )
+    fig.update_xaxes(tickformat="%Y-%m-%d", hoverformat="%a %Y-%m-%d")
+    fig.update_yaxes(rangemode="tozero", tickformat=",d")
+    return fig
+
+
+def _band(fig: go.Figure, x: list[date], lower: list[float], upper: list[float], name: str) -> None:
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=upper, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=lower,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=BAND,
+            name=name,
+            hoverinfo="skip",
+        )
+    )
+
+
+def forecast_fan(actuals: pl.DataFrame, forecasts: pl.DataFrame) -> go.Figure:
+    """Daily trips of one zone, then the forecast mean and its 80% band (q10 to q90)."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=actuals["date"].to_list(),
+            y=actuals["trips"].to_list(),
+            mode="lines+markers",
+            marker={"size": 4},
+            line={"color": ACTUAL, "width": 1.5},
+            name="Trips",
+            hovertemplate="%{y:,.0f}",
+        )
+    )
+    if forecasts.height:
+        days = forecasts["target_date"].to_list()
+        fig.add_vrect(
+            x0=min(days) - timedelta(hours=12),
+            x1=max(days) + timedelta(hours=12),
+            fillcolor="rgba(120, 120, 120, 0.08)",
+            line_width=0,
+            annotation_text="forecast",
+            annotation_position="top left",
+            annotation_font={"size": 11, "color": "#666"},
+        )
+        _band(fig, days, forecasts["q10"].to_list(), forecasts["q90"].to_list(), "80% band")
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=forecasts["mean"].to_list(),
+                mode="lines+markers",
+                line={"color": FORECAST, "width": 2, "dash": "dash"},
+                marker={"size": 7},
+                name="Forecast (mean)",
+                customdata=list(
+                    zip(forecasts["q10"].to_list(), forecasts["q90"].to_list(), strict=True)
+                ),
+                hovertemplate="%{y:,.1f} (80%: %{customdata[0]:,.1f} – %{customdata[1]:,.1f})",
+            )
+        )
+    return _layout(fig, y_title="Trips per day")
+
+
+def backtest_overlay(predictions: pl.DataFrame) -> go.Figure:
+    """One model's backtest forecasts (mean and 80% band) over what actually happened."""
+    rows = predictions.sort("target_date")
+    days = rows["target_date"].to_list()
+    fig = go.Figure()
+    _band(fig, days, rows["q10"].to_list(), rows["q90"].to_list(), "80% band")
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=rows["mean"].to_list(),
+            mode="lines+markers",
+            line={"color": FORECAST, "width": 2, "dash": "dash"},
+            marker={"size": 6},
+            name="Forecast (mean)",
+            hovertemplate="%{y:,.1f}",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=days,
+            y=rows["actual"].to_list(),
+            mode="lines+markers",
+            line={"color": ACTUAL, "width": 1.5},
+            marker={"size": 6},
+            name="Actual trips",
+            hovertemplate="%{y:,.0f}",
+        )
+    )
+    return _layout(fig, y_title="Trips per day")
+
+
+def wape_bars(metrics: pl.DataFrame) -> go.Figure:
+    """Backtest WAPE per horizon, one bar per model (lower is better)."""
+    fig = go.Figure()
+    for i, model in enumerate(sorted(metrics["model"].unique().to_list())):
+        rows = metrics.filter(pl.col("model") == model).sort("horizon")
+        fig.add_trace(
+            go.Bar(
+                x=[f"{h} day{'s' if h > 1 else ''} ahead" for h in rows["horizon"].to_list()],
+                y=rows["wape"].to_list(),
+                name=model,
+                marker_color=MODEL_COLOURS[i % len(MODEL_COLOURS)],
+                texttemplate="%{y:.1%}",
+                textposition="outside",
+                hovertemplate="%{y:.1%}",
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        height=320,
+        barmode="group",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        yaxis_title="WAPE (lower is better)",
+    )
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return fig

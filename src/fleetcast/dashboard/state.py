@@ -1,0 +1,132 @@
+"""The dashboard's way to the data: one cached Store per settings, short-lived cached reads
+through the jobs, the system chosen in the sidebar, and the friendly empty states.
+
+Cached reads take a :data:`StoreKey` (plain strings) rather than a Store, so Streamlit can hash
+them and two stores (a test's empty home, the served demo) never share an entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import polars as pl
+import streamlit as st
+
+from fleetcast.config import load_settings
+from fleetcast.jobs import models, serving
+from fleetcast.store import Store
+
+StoreKey = tuple[str, str, str]
+"""Home folder, db URL and lake URL of a store."""
+
+SYSTEM_KEY = "system_id"
+READ_TTL_S = 30
+
+
+def store_key() -> StoreKey:
+    """The store the settings name now (FLEETCAST_HOME / _DB_URL / _LAKE_URL, fleetcast.toml)."""
+    settings = load_settings()
+    return str(settings.home), settings.db_url, settings.lake_url
+
+
+@st.cache_resource(show_spinner=False)
+def open_store(home: str, db_url: str, lake_url: str) -> Store:
+    """One Store (and its connection pool) per store location for the server's lifetime."""
+    return Store(load_settings(home=home, db_url=db_url, lake_url=lake_url))
+
+
+def _store(key: StoreKey) -> Store:
+    return open_store(*key)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def systems(key: StoreKey) -> list[serving.SystemSummary]:
+    """Every system in the store."""
+    return serving.list_systems(_store(key))
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def overview(key: StoreKey, system_id: str) -> serving.Overview:
+    """The morning numbers of a system."""
+    return serving.overview(_store(key), system_id)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def zones_geojson(key: StoreKey, system_id: str) -> dict[str, Any]:
+    """Zones with their latest demand and newest forecasts, as GeoJSON."""
+    return serving.zones_geojson(_store(key), system_id)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def zone_history(key: StoreKey, system_id: str, zone_id: str, days: int) -> dict[str, pl.DataFrame]:
+    """One zone's actuals, forecasts and backtest predictions."""
+    return serving.zone_history(_store(key), system_id, zone_id, days=days)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def backtest_table(key: StoreKey, system_id: str) -> tuple[dict[str, Any] | None, pl.DataFrame]:
+    """The newest backtest run and its metrics per model and horizon."""
+    return serving.backtest_table(_store(key), system_id)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def champion_history(key: StoreKey, system_id: str) -> pl.DataFrame:
+    """Registered model versions with their decision and the current champion."""
+    return models.champion_history(_store(key), system_id)
+
+
+def current_system() -> str | None:
+    """The system chosen in the sidebar, None when the store has none."""
+    value = st.session_state.get(SYSTEM_KEY)
+    return value if isinstance(value, str) else None
+
+
+def require_system() -> str:
+    """The chosen system; without one, show how to load data and end the page's run."""
+    system_id = current_system()
+    if system_id is None:
+        show_no_system()
+        st.stop()
+    return system_id
+
+
+def summary(system_id: str) -> serving.SystemSummary | None:
+    """The listed summary of one system of the current store."""
+    return next((s for s in systems(store_key()) if s.system_id == system_id), None)
+
+
+def show_no_system() -> None:
+    """The empty state of a store without any system: how to get data in."""
+    home = store_key()[0]
+    st.info(
+        "**No data yet.** The store has no system to show.\n\n"
+        "Build the demo city (two years of trips, a trained model and a 3-day forecast):\n\n"
+        "```\nfleetcast demo\n```\n\n"
+        "or load your own trips with `fleetcast ingest`, then reload this page.\n\n"
+        f"Store: `{home}`",
+        icon=":material/inventory_2:",
+    )
+
+
+def show_no_forecasts(system_id: str) -> None:
+    """The empty state of a system without forecasts: how to issue them."""
+    st.info(
+        f"**No forecasts for {system_id} yet.** Register a model once, then issue forecasts:\n\n"
+        f"```\nfleetcast train --system {system_id}\nfleetcast forecast --system {system_id}\n```",
+        icon=":material/query_stats:",
+    )
+
+
+def show_no_backtest(system_id: str) -> None:
+    """The empty state of a system without a backtest."""
+    st.info(
+        f"**No backtest for {system_id} yet.** Compare the models on recent weeks with:\n\n"
+        f"```\nfleetcast backtest --system {system_id}\n```",
+        icon=":material/science:",
+    )
+
+
+def stop_with(message: str) -> NoReturn:
+    """Show an error that ends the page's run (the store cannot be read)."""
+    st.error(message, icon=":material/error:")
+    st.stop()
