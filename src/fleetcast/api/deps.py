@@ -1,4 +1,5 @@
-"""Named dependencies: what a route needs from the app, resolved per request."""
+"""Named dependencies: what a route needs from the app, resolved per request. They are
+``async`` so FastAPI calls them inline instead of hopping to a worker thread each time."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ from fleetcast.jobs.predict import Predictor, ServingCache
 from fleetcast.store import Store
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The app's store."""
     store: Store = request.app.state.store
     return store
 
 
-def get_cache(request: Request) -> ServingCache:
+async def get_cache(request: Request) -> ServingCache:
     """The app's in-memory serving cache."""
     cache: ServingCache = request.app.state.cache
     return cache
 
 
-def get_predictor(request: Request) -> Predictor:
+async def get_predictor(request: Request) -> Predictor:
     """The app's predictor."""
     predictor: Predictor = request.app.state.predictor
     return predictor
