@@ -29,9 +29,10 @@ def _key(store: Store, name: str = "tests") -> tuple[str, str]:
     return info.key_id, key
 
 
-def test_no_key_is_401_with_what_to_do(strict_client: TestClient) -> None:
-    """Without X-API-Key the write is refused and told how to get a key."""
-    response = strict_client.post("/forecasts", json=RUN)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "   "}])
+def test_no_key_is_401_with_what_to_do(strict_client: TestClient, headers: dict[str, str]) -> None:
+    """Without a key (or a blank one) the write is refused and told how to get a key."""
+    response = strict_client.post("/forecasts", json=RUN, headers=headers)
     assert response.status_code == 401
     assert "fleetcast apikey create" in response.json()["detail"]
 
@@ -77,10 +78,11 @@ def test_write_validation_names_the_field(strict_client: TestClient, served_stor
     assert bad.status_code == 422 and "horizon" in str(bad.json()["detail"])
     unknown = strict_client.post("/forecasts", json={"system": "nope"}, headers=headers)
     assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
-    late = strict_client.post(
-        "/forecasts", json={"system": "demo", "issued_on": "2199-01-01"}, headers=headers
-    )
-    assert late.status_code == 422 and "issue" in late.json()["detail"]
+    for day in ("2199-01-01", "1900-01-01"):
+        late = strict_client.post(
+            "/forecasts", json={"system": "demo", "issued_on": day}, headers=headers
+        )
+        assert late.status_code == 422 and "issue dates run from" in late.json()["detail"]
 
 
 def test_reads_are_open_by_default(client: TestClient) -> None:

@@ -133,3 +133,39 @@ def test_predict_reads_memory_not_the_db(client: TestClient, forecast_days: list
     finally:
         app.state.store.connect = original  # type: ignore[attr-defined]
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"community": "\\ud800", "date": "2020-09-11"}',
+        b'{"\\ud800": 1, "community": "x", "date": "2020-09-11"}',
+        b'{"community": NaN, "date": "2020-09-11"}',
+        b'{"zone_id": "Z001", "date": 1e400}',
+        b'{"zone_id": "Z001", "date": Infinity}',
+    ],
+)
+def test_odd_json_is_a_4xx_never_a_500(client: TestClient, raw: bytes) -> None:
+    """Lone surrogates and non-finite numbers are refused with a readable JSON error."""
+    response = client.post("/predict", content=raw, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+    assert "detail" in response.json()
+
+
+def test_champion_that_cannot_load_is_a_503_and_cached_days_still_answer(
+    client: TestClient, forecast_days: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the registry broken, a past day is a 503 that says so; a forecast day is 200."""
+    from fleetcast.jobs import forecast as fc
+
+    class Broken:
+        def champion(self, system_id: str) -> None:
+            raise OSError("artifacts gone")
+
+    monkeypatch.setattr(fc, "registry_for", lambda store: Broken())
+    past = (date.fromisoformat(forecast_days[0]) - timedelta(days=15)).isoformat()
+    response = client.post("/predict", json={"zone_id": "Z001", "date": past})
+    assert response.status_code == 503
+    assert "stored forecasts still answer" in response.json()["detail"]
+    ok = client.post("/predict", json={"zone_id": "Z001", "date": forecast_days[0]})
+    assert ok.status_code == 200

@@ -92,12 +92,14 @@ def test_forecast_from_a_past_issue_date_uses_only_data_before_it(demo_store: St
     assert report.forecast["target_date"].min() == issue
 
 
-def test_issue_date_after_the_data_is_refused(demo_store: Store) -> None:
-    """Forecasting from a day whose previous days are unknown is a clear error."""
+def test_issue_date_outside_the_data_is_refused(demo_store: Store) -> None:
+    """Forecasting from a day whose previous days are unknown, or with too little history
+    before it, is a clear error naming the issue dates that work."""
     with demo_store.connect() as conn:
-        last = records.demand_summary(conn, "demo")["last_day"]
-    with pytest.raises(InsufficientHistoryError, match="latest issue date"):
-        fc.forecast(demo_store, "demo", issued_on=last + timedelta(days=5))
+        summary = records.demand_summary(conn, "demo")
+    for day in (summary["last_day"] + timedelta(days=5), summary["first_day"]):
+        with pytest.raises(InsufficientHistoryError, match="issue dates run from"):
+            fc.forecast(demo_store, "demo", issued_on=day)
 
 
 def test_forecast_without_a_champion_says_to_train(tmp_path: Path) -> None:

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from time import monotonic
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +35,7 @@ from fleetcast.errors import (
     UnknownSystemError,
     UnknownZoneError,
 )
-from fleetcast.jobs.forecast import NoChampionError, registry_for
+from fleetcast.jobs.forecast import ModelUnavailableError, NoChampionError, registry_for
 from fleetcast.jobs.predict import AmbiguousZoneError, NotPredictableError, Predictor, ServingCache
 from fleetcast.store import Store
 
@@ -54,6 +56,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotPredictableError, 422),
     (InsufficientHistoryError, 422),
     (NoChampionError, 409),
+    (ModelUnavailableError, 503),
     (FleetcastError, 400),
 )
 
@@ -152,15 +155,38 @@ async def _keep_fresh(cache: ServingCache, every: float) -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    async def known(request: Request, exc: Exception) -> JSONResponse:
+    async def known(request: Request, exc: Exception) -> Response:
         code = next(status for kind, status in _STATUS if isinstance(exc, kind))
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        return _json({"detail": str(exc)}, code)
 
-    async def unreachable(request: Request, exc: Exception) -> JSONResponse:
+    async def unreachable(request: Request, exc: Exception) -> Response:
         log.exception("db error on %s", request.url.path)
-        return JSONResponse(
-            {"detail": "the store is unreachable; GET /health tells more"}, status_code=503
-        )
+        return _json({"detail": "the store is unreachable; GET /health tells more"}, 503)
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _json({"detail": safe_errors(exc.errors())}, 422)
 
     app.add_exception_handler(FleetcastError, known)
     app.add_exception_handler(SQLAlchemyError, unreachable)
+    app.add_exception_handler(RequestValidationError, invalid)
+
+
+def _json(content: Any, status: int) -> Response:
+    """A JSON error body in ASCII, so a message that quotes odd input can always be written."""
+    return Response(
+        json.dumps(content, ensure_ascii=True), status_code=status, media_type="application/json"
+    )
+
+
+def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without the offending input: each names the field (``loc``), what
+    was wrong (``msg``) and its kind, in text any JSON encoder can write."""
+    return [
+        {
+            "loc": [item if isinstance(item, int) else str(item) for item in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in errors
+    ]

@@ -33,7 +33,7 @@ class KeyChecker:
 
     def check(self, presented: str | None) -> None:
         """Return when the key is valid; 401 when missing, 403 when wrong or revoked."""
-        if not presented:
+        if not presented or not presented.strip():
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="this endpoint needs an API key in the X-API-Key header: create one "

@@ -30,6 +30,10 @@ class NoChampionError(FleetcastError, LookupError):
     """A system has no champion model to forecast with."""
 
 
+class ModelUnavailableError(FleetcastError, RuntimeError):
+    """The registry or the champion's files cannot be read right now."""
+
+
 def registry_for(store: Store) -> Registry:
     """The MLflow registry of this store's home (or FLEETCAST_MLFLOW_URI)."""
     return Registry(Tracking.for_home(store.settings.home))
@@ -382,13 +386,18 @@ def forecast(
         champion, model = registry_for(store).load_champion(system_id)
     except LookupError as exc:
         raise NoChampionError(str(exc)) from exc
+    except Exception as exc:
+        raise ModelUnavailableError(
+            f"the champion of {system_id!r} could not be loaded ({type(exc).__name__}: {exc})"
+        ) from exc
     progress.stage("loading demand, zones and weather")
     data = load_training_set(store, system_id, ahead=horizon + 7)
     issue = issued_on or data.issue_date
-    if issue > data.issue_date:
+    earliest = data.first_day + timedelta(days=MIN_HISTORY_DAYS)
+    if not earliest <= issue <= data.issue_date:
         raise InsufficientHistoryError(
-            f"cannot issue on {issue}: demand is known up to {data.last_day}, so the latest "
-            f"issue date is {data.issue_date}"
+            f"cannot issue on {issue}: demand is known from {data.first_day} to "
+            f"{data.last_day}, so issue dates run from {earliest} to {data.issue_date}"
         )
     context = data.until(issue - timedelta(days=1))
     progress.stage(f"forecasting {horizon} days from {issue}")

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from time import monotonic
 from typing import Any
 
 import polars as pl
@@ -162,12 +163,17 @@ class ServingCache:
 class Predictor:
     """Answers /predict from the cache, stored forecasts or the champion, in that order."""
 
-    def __init__(self, store: Store, cache: ServingCache, *, memo: int = 64) -> None:
+    def __init__(
+        self, store: Store, cache: ServingCache, *, memo: int = 64, champion_ttl: float = 30.0
+    ) -> None:
         self.store = store
         self.cache = cache
-        self._memo: OrderedDict[tuple[str, str, date], pl.DataFrame] = OrderedDict()
+        self.champion_ttl = champion_ttl
+        self._memo: OrderedDict[tuple[Any, ...], pl.DataFrame] = OrderedDict()
         self._memo_size = memo
         self._lock = threading.Lock()
+        self._system_locks: dict[str, threading.Lock] = {}
+        self._champions: dict[str, tuple[str | None, float]] = {}
         self._data: dict[str, tuple[tuple[Any, ...], TrainingSet]] = {}
         self._models: dict[str, tuple[str, Forecaster]] = {}
 
@@ -237,15 +243,35 @@ class Predictor:
                     )
         from fleetcast.jobs.forecast import MIN_HISTORY_DAYS
 
+        label = self.champion_label(view.system_id)
         earliest = None if view.first_day is None else view.first_day + timedelta(MIN_HISTORY_DAYS)
         latest = None if view.last_day is None else view.last_day + timedelta(days=1)
-        if earliest is None or latest is None or not earliest <= day <= latest:
-            raise NotPredictableError(self._answerable(view, day, earliest, latest))
-        frame = self._champion_frame(view, day)
+        if label is None or earliest is None or latest is None or not earliest <= day <= latest:
+            raise NotPredictableError(self._answerable(view, day, label, earliest, latest))
+        frame = self._champion_frame(view, label, day)
         rows = frame.filter((pl.col("zone_id") == zone_id) & (pl.col("target_date") == day))
         if rows.is_empty():
             raise NotPredictableError(f"the champion has no prediction for {zone_id} on {day}")
         return self._from_frame(view, zone_id, day, rows.row(0, named=True), "champion")
+
+    def champion_label(self, system_id: str) -> str | None:
+        """The champion's label, read from the registry at most every ``champion_ttl`` seconds;
+        ModelUnavailableError when the registry cannot be read."""
+        from fleetcast.jobs.forecast import ModelUnavailableError, registry_for
+
+        cached = self._champions.get(system_id)
+        if cached is not None and monotonic() - cached[1] < self.champion_ttl:
+            return cached[0]
+        try:
+            champion = registry_for(self.store).champion(system_id)
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"the model registry could not be read ({type(exc).__name__}); stored "
+                "forecasts still answer"
+            ) from exc
+        label = champion.label if champion else None
+        self._champions[system_id] = (label, monotonic())
+        return label
 
     def _from_frame(
         self, view: SystemView, zone_id: str, day: date, row: dict[str, Any], source: str
@@ -265,50 +291,66 @@ class Predictor:
         )
 
     @staticmethod
-    def _answerable(view: SystemView, day: date, earliest: date | None, latest: date | None) -> str:
+    def _answerable(
+        view: SystemView, day: date, label: str | None, earliest: date | None, latest: date | None
+    ) -> str:
         parts = []
         if view.forecast_days is not None:
             first, last = view.forecast_days
             parts.append(f"stored forecasts cover {first}..{last} (issued {view.issue})")
-        if earliest is not None and latest is not None and earliest <= latest:
+        else:
+            parts.append("no forecasts are stored")
+        if label is None:
+            parts.append(
+                f"no champion model predicts past days: run 'fleetcast train --system "
+                f"{view.system_id}'"
+            )
+        elif earliest is not None and latest is not None and earliest <= latest:
             parts.append(f"the champion predicts past days {earliest}..{latest}")
-        if not parts:
-            return f"system {view.system_id!r} has no forecasts and too little history to predict"
+        else:
+            parts.append("too little history for the champion to predict past days")
         return f"{day} cannot be answered for system {view.system_id!r}: " + "; ".join(parts)
 
-    def _champion_frame(self, view: SystemView, day: date) -> pl.DataFrame:
-        """The champion's forecast of every zone for ``day``, issued on that day (memoised)."""
-        from fleetcast.jobs.forecast import load_training_set, registry_for
+    def _champion_frame(self, view: SystemView, label: str, day: date) -> pl.DataFrame:
+        """The champion's forecast of every zone for ``day``, issued on that day, memoised by
+        champion, day and the system's stamp; one computation per system at a time."""
+        from fleetcast.jobs.forecast import ModelUnavailableError, load_training_set, registry_for
 
+        key = (view.system_id, label, day, view.stamp)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
         with self._lock:
-            champion = registry_for(self.store).champion(view.system_id)
-            if champion is None:
-                raise NotPredictableError(
-                    f"system {view.system_id!r} has no champion model to predict past days: "
-                    f"run 'fleetcast train --system {view.system_id}'"
-                )
-            key = (view.system_id, champion.label, day)
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
+            lock = self._system_locks.setdefault(view.system_id, threading.Lock())
+        with lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                return hit
             cached = self._models.get(view.system_id)
-            if cached is None or cached[0] != champion.label:
-                _, model = registry_for(self.store).load_champion(view.system_id)
-                self._models[view.system_id] = (champion.label, model)
-            model = self._models[view.system_id][1]
+            if cached is None or cached[0] != label:
+                try:
+                    champion, model = registry_for(self.store).load_champion(view.system_id)
+                except Exception as exc:
+                    raise ModelUnavailableError(
+                        f"the champion of {view.system_id!r} could not be loaded "
+                        f"({type(exc).__name__}); stored forecasts still answer"
+                    ) from exc
+                cached = (champion.label, model)
+                self._models[view.system_id] = cached
             data_entry = self._data.get(view.system_id)
             if data_entry is None or data_entry[0] != view.stamp:
                 data_entry = (view.stamp, load_training_set(self.store, view.system_id, ahead=2))
                 self._data[view.system_id] = data_entry
             context = data_entry[1].until(day - timedelta(days=1))
             try:
-                frame = model.predict(context, horizon=1)
+                frame = cached[1].predict(context, horizon=1)
             except ValueError as exc:
                 raise NotPredictableError(f"the champion cannot predict {day}: {exc}") from exc
             frame = frame.with_columns(
-                pl.lit(day).alias("issued_on"), pl.lit(champion.label).alias("model_version")
+                pl.lit(day).alias("issued_on"), pl.lit(cached[0]).alias("model_version")
             )
-            self._memo[key] = frame
-            while len(self._memo) > self._memo_size:
-                self._memo.popitem(last=False)
+            with self._lock:
+                self._memo[key] = frame
+                while len(self._memo) > self._memo_size:
+                    self._memo.popitem(last=False)
             return frame

@@ -296,14 +296,16 @@ def delete_system(conn: Connection, system_id: str) -> None:
 def save_forecasts(
     conn: Connection, system_id: str, forecast: pl.DataFrame, *, issued_on: date, model_version: str
 ) -> int:
-    """Write one issue date's forecasts of one model version (re-running replaces them)."""
+    """Write one issue date's forecasts; they replace whatever that issue date held (of any
+    model version), so an issue date always has one model's forecasts. Non-finite values are
+    refused rather than stored."""
+    values = forecast.select("mean", "q10", "q50", "q90")
+    bad = values.select(pl.any_horizontal(~pl.all().is_finite()).sum()).item()
+    if bad:
+        raise ValueError(f"{bad} forecast rows hold NaN or infinite values; nothing was written")
     table = _table(Forecast)
     conn.execute(
-        delete(table).where(
-            table.c.system_id == system_id,
-            table.c.issued_on == issued_on,
-            table.c.model_version == model_version,
-        )
+        delete(table).where(table.c.system_id == system_id, table.c.issued_on == issued_on)
     )
     now = datetime.now(UTC)
     rows = forecast.select(
@@ -387,9 +389,12 @@ def newest_issue_covering(conn: Connection, system_id: str, target_date: date) -
 
 
 def serving_stamps(conn: Connection) -> dict[str, tuple[Any, ...]]:
-    """Per system, a tuple that changes whenever its forecasts, zones or demand days change:
-    what an in-memory cache compares to know it must reload."""
-    stamps: dict[str, list[Any]] = {sid: [None] * 6 for sid in list_system_ids(conn)}
+    """Per system, a tuple that changes whenever its forecasts, zones (ids and names), days of
+    demand or ingests change: what an in-memory cache compares to know it must reload.
+
+    Demand is revised only by ingests, so the ingest log's newest entry stands for its content
+    without summing the demand table on every check."""
+    stamps: dict[str, list[Any]] = {sid: [None] * 8 for sid in list_system_ids(conn)}
     f = _table(Forecast)
     for sid, issued, created, n in conn.execute(
         select(
@@ -398,9 +403,14 @@ def serving_stamps(conn: Connection) -> dict[str, tuple[Any, ...]]:
     ):
         if sid in stamps:
             stamps[sid][0:3] = [issued, created, n]
-    for sid, n in conn.execute(select(Zone.system_id, func.count()).group_by(Zone.system_id)):
+    zones: dict[str, list[tuple[str, str | None]]] = {}
+    for sid, zid, name in conn.execute(
+        select(Zone.system_id, Zone.zone_id, Zone.name).order_by(Zone.system_id, Zone.zone_id)
+    ):
+        zones.setdefault(sid, []).append((zid, name))
+    for sid, rows in zones.items():
         if sid in stamps:
-            stamps[sid][3] = n
+            stamps[sid][3] = hash(tuple(rows))
     for sid, first, last in conn.execute(
         select(
             DemandDaily.system_id, func.min(DemandDaily.date), func.max(DemandDaily.date)
@@ -408,6 +418,13 @@ def serving_stamps(conn: Connection) -> dict[str, tuple[Any, ...]]:
     ):
         if sid in stamps:
             stamps[sid][4:6] = [first, last]
+    for sid, finished, n in conn.execute(
+        select(IngestLog.system_id, func.max(IngestLog.finished_at), func.count()).group_by(
+            IngestLog.system_id
+        )
+    ):
+        if sid in stamps:
+            stamps[sid][6:8] = [finished, n]
     return {sid: tuple(values) for sid, values in stamps.items()}
 
 
