@@ -38,6 +38,18 @@ def mini_zones_path() -> Path:
     return MINI_ZONES
 
 
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh store folder for CLI tests, the working folder beside it; no FLEETCAST_*
+    variable or fleetcast.toml points elsewhere, and Rich output is 200 columns wide so
+    long paths are not folded."""
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in ("FLEETCAST_DB_URL", "FLEETCAST_LAKE_URL", "FLEETCAST_HOME", "FLEETCAST_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
 @pytest.fixture(scope="session")
 def pg_base_url() -> str:
     """The PostgreSQL server the tests may use, or skip."""

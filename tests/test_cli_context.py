@@ -34,16 +34,6 @@ WEATHER_MAP = [
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh store folder; no FLEETCAST_* variable or fleetcast.toml points elsewhere."""
-    monkeypatch.setenv("COLUMNS", "200")
-    for name in ("FLEETCAST_DB_URL", "FLEETCAST_LAKE_URL", "FLEETCAST_HOME", "FLEETCAST_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
-@pytest.fixture
 def open_meteo(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
     """Open-Meteo replayed: the archive answers the recorded 2020-08-12..18 days; the
     forecast answers the recorded forecast's values for ``forecast_days`` days from today in

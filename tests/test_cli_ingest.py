@@ -24,19 +24,6 @@ MAP = [
 ]
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh store folder; no FLEETCAST_* variable or fleetcast.toml points elsewhere.
-
-    Rich output is 200 columns wide so long paths are not folded.
-    """
-    monkeypatch.setenv("COLUMNS", "200")
-    for name in ("FLEETCAST_DB_URL", "FLEETCAST_LAKE_URL", "FLEETCAST_HOME", "FLEETCAST_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
 def run(home: Path, *args: str | Path) -> Result:
     """``fleetcast --home HOME ARGS...`` with stdout and stderr kept apart."""
     return CliRunner().invoke(app, ["--home", str(home), *map(str, args)])

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from fleetcast.cli import app
+from servers import free_port, wait_for
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh store home; the environment's store settings are cleared."""
-    for name in ("FLEETCAST_HOME", "FLEETCAST_DB_URL", "FLEETCAST_LAKE_URL", "FLEETCAST_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
 
 
 def test_apikey_create_list_revoke(home: Path) -> None:
@@ -60,28 +49,9 @@ def test_serve_refuses_bad_api_settings(home: Path) -> None:
     assert result.exit_code == 2 and "open_reads" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, deadline: float) -> httpx.Response:
-    while True:
-        try:
-            response = httpx.get(url, timeout=2)
-            if response.status_code < 500:
-                return response
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer in time")
-        time.sleep(0.5)
-
-
-def test_serve_with_dashboard_starts_both(served_home: Path) -> None:
+def test_serve_with_dashboard_starts_both(served_home: Path, tmp_path: Path) -> None:
     """The real command serves the API with 2 workers and the dashboard; both answer."""
-    api_port, dash_port = _free_port(), _free_port()
+    api_port, dash_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETCAST_")}
     command = [
         sys.executable,
@@ -98,14 +68,18 @@ def test_serve_with_dashboard_starts_both(served_home: Path) -> None:
         "--dashboard-port",
         str(dash_port),
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        health = _wait(f"http://127.0.0.1:{api_port}/health", deadline).json()
-        assert health["status"] == "ok"
-        assert _wait(f"http://127.0.0.1:{dash_port}/_stcore/health", deadline).text == "ok"
+        health = wait_for(f"http://127.0.0.1:{api_port}/health", timeout=90, process=process)
+        assert health is not None, log_path.read_text()[-3000:]
+        assert health.json()["status"] == "ok"
+        dash = wait_for(f"http://127.0.0.1:{dash_port}/_stcore/health", timeout=90)
+        assert dash is not None and dash.text == "ok"
         metrics = httpx.get(f"http://127.0.0.1:{api_port}/metrics").text
         assert 'fleetcast_http_requests_total{method="GET",route="/health",status="200"}' in metrics
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()

@@ -4,16 +4,15 @@ operation from files the app serves itself (no CDN), and "Try it out" on /predic
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
+
+from servers import free_port, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -21,16 +20,10 @@ if TYPE_CHECKING:
 TIMEOUT_MS = 20_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def api_url(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`fleetcast serve` on a free port over the served demo; stopped afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETCAST_")}
     log_path = tmp_path_factory.mktemp("api") / "serve.log"
     command = [
@@ -47,19 +40,8 @@ def api_url(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            for _ in range(120):
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None:
-                    break
-                time.sleep(0.5)
-            else:
+            if wait_for(f"{url}/health", timeout=60, process=process) is None:
                 pytest.fail(f"the API did not start:\n{log_path.read_text()[-3000:]}")
-            if process.poll() is not None:
-                pytest.fail(f"the API exited:\n{log_path.read_text()[-3000:]}")
             yield url
         finally:
             process.terminate()

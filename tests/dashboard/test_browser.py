@@ -5,7 +5,6 @@ without a Streamlit exception, the map's tooltip answers, and each page is saved
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fleetcast.config import load_settings
+from servers import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -48,12 +48,6 @@ SCREENS = [
 SCREEN = {s.name: s for s in SCREENS}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def dashboard_url(
     served_home: Path, tmp_path_factory: pytest.TempPathFactory, browser: Browser
@@ -62,7 +56,7 @@ def dashboard_url(
     pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
     from fleetcast.dashboard.launch import start_dashboard, wait_ready
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
     with pytest.MonkeyPatch.context() as mp, log_path.open("wb") as log:

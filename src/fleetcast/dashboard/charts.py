@@ -80,29 +80,13 @@ def forecast_fan(actuals: pl.DataFrame, forecasts: pl.DataFrame) -> go.Figure:
             annotation_position="top left",
             annotation_font={"size": 11, "color": "#666"},
         )
-        _band(fig, days, forecasts["q10"].to_list(), forecasts["q90"].to_list(), "80% band")
-        fig.add_trace(
-            go.Scatter(
-                x=days,
-                y=forecasts["mean"].to_list(),
-                mode="lines+markers",
-                line={"color": FORECAST, "width": 2, "dash": "dash"},
-                marker={"size": 7},
-                name="Forecast (mean)",
-                customdata=list(
-                    zip(forecasts["q10"].to_list(), forecasts["q90"].to_list(), strict=True)
-                ),
-                hovertemplate="%{y:,.1f} (80%: %{customdata[0]:,.1f} – %{customdata[1]:,.1f})",
-            )
-        )
+        _forecast_with_band(fig, forecasts, marker_size=7)
     return _layout(fig, y_title="Trips per day")
 
 
-def backtest_overlay(predictions: pl.DataFrame) -> go.Figure:
-    """One model's backtest forecasts (mean and 80% band) over what actually happened."""
-    rows = predictions.sort("target_date")
+def _forecast_with_band(fig: go.Figure, rows: pl.DataFrame, *, marker_size: int) -> None:
+    """The 80% band (q10 to q90) and the dashed forecast mean, with both in the hover."""
     days = rows["target_date"].to_list()
-    fig = go.Figure()
     _band(fig, days, rows["q10"].to_list(), rows["q90"].to_list(), "80% band")
     fig.add_trace(
         go.Scatter(
@@ -110,11 +94,20 @@ def backtest_overlay(predictions: pl.DataFrame) -> go.Figure:
             y=rows["mean"].to_list(),
             mode="lines+markers",
             line={"color": FORECAST, "width": 2, "dash": "dash"},
-            marker={"size": 6},
+            marker={"size": marker_size},
             name="Forecast (mean)",
-            hovertemplate="%{y:,.1f}",
+            customdata=list(zip(rows["q10"].to_list(), rows["q90"].to_list(), strict=True)),
+            hovertemplate="%{y:,.1f} (80%: %{customdata[0]:,.1f} – %{customdata[1]:,.1f})",
         )
     )
+
+
+def backtest_overlay(predictions: pl.DataFrame) -> go.Figure:
+    """One model's backtest forecasts (mean and 80% band) over what actually happened."""
+    rows = predictions.sort("target_date")
+    days = rows["target_date"].to_list()
+    fig = go.Figure()
+    _forecast_with_band(fig, rows, marker_size=6)
     fig.add_trace(
         go.Scatter(
             x=days,
