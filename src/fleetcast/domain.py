@@ -50,6 +50,40 @@ VEHICLE_STATUS: Final[dict[str, pl.DataType]] = {
 }
 """Vehicle status snapshots (lake history; the db keeps the latest per vehicle)."""
 
+STATION_STATUS: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "station_id": pl.String(),
+    "observed_at": UTC_DATETIME,
+    "last_reported": UTC_DATETIME,
+    "bikes_available": pl.Int32(),
+    "ebikes_available": pl.Int32(),
+    "bikes_disabled": pl.Int32(),
+    "docks_available": pl.Int32(),
+    "docks_disabled": pl.Int32(),
+    "is_installed": pl.Boolean(),
+    "is_renting": pl.Boolean(),
+    "is_returning": pl.Boolean(),
+    "date": pl.Date(),
+}
+"""Station status snapshots (lake history; the db keeps the latest per station).
+``observed_at`` is when the feed published the snapshot, ``last_reported`` when the station
+itself last reported; ``date`` is the local day of ``observed_at``."""
+
+TELEMETRY: Final[dict[str, pl.DataType]] = {
+    "system_id": pl.String(),
+    "vehicle_id": pl.String(),
+    "observed_at": UTC_DATETIME,
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+    "speed_kmh": pl.Float64(),
+    "battery_pct": pl.Float64(),
+    "is_locked": pl.Boolean(),
+    "hdop": pl.Float64(),
+    "extra": pl.String(),
+    "date": pl.Date(),
+}
+"""Vehicle telemetry from an operator's own database; ``extra`` keeps other fields as JSON."""
+
 WEATHER_DAILY: Final[dict[str, pl.DataType]] = {
     "system_id": pl.String(),
     "date": pl.Date(),
@@ -86,6 +120,8 @@ class Dataset(StrEnum):
 
     TRIPS = "trips"
     VEHICLE_STATUS = "vehicle_status"
+    STATION_STATUS = "station_status"
+    TELEMETRY = "telemetry"
     WEATHER_DAILY = "weather_daily"
     QUARANTINE = "quarantine"
 
@@ -99,19 +135,34 @@ class Dataset(StrEnum):
         """The Polars schema rows of this dataset are cast to."""
         return _SCHEMAS[self]
 
+    @property
+    def is_snapshots(self) -> bool:
+        """True for high-frequency snapshot history: each append adds a file to its day
+        (no rewrite of what is there); compaction later merges a day's files into one."""
+        return self in _SNAPSHOTS
+
 
 _KEYS: Final = {
     Dataset.TRIPS: ("system_id", "trip_id"),
     Dataset.VEHICLE_STATUS: ("system_id", "vehicle_id", "observed_at"),
+    Dataset.STATION_STATUS: ("system_id", "station_id", "observed_at"),
+    Dataset.TELEMETRY: ("system_id", "vehicle_id", "observed_at"),
     Dataset.WEATHER_DAILY: ("system_id", "date", "kind"),
     Dataset.QUARANTINE: ("ingest_id", "row_number"),
 }
 _SCHEMAS: Final = {
     Dataset.TRIPS: TRIPS,
     Dataset.VEHICLE_STATUS: VEHICLE_STATUS,
+    Dataset.STATION_STATUS: STATION_STATUS,
+    Dataset.TELEMETRY: TELEMETRY,
     Dataset.WEATHER_DAILY: WEATHER_DAILY,
     Dataset.QUARANTINE: QUARANTINE,
 }
+
+
+_SNAPSHOTS: Final = frozenset(
+    {Dataset.VEHICLE_STATUS, Dataset.STATION_STATUS, Dataset.TELEMETRY}
+)
 
 
 class VehicleKind(StrEnum):

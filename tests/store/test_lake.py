@@ -160,8 +160,44 @@ def test_vehicle_status_keys_include_the_time(lake: Lake) -> None:
         },
     ]
     assert lake.append(Dataset.VEHICLE_STATUS, frame(snaps, VEHICLE_STATUS)).rows_new == 2
-    assert lake.append(Dataset.VEHICLE_STATUS, frame(snaps[:1], VEHICLE_STATUS)).rows_new == 0
+    assert lake.append(Dataset.VEHICLE_STATUS, frame(snaps, VEHICLE_STATUS)).rows_new == 0
+    lake.append(Dataset.VEHICLE_STATUS, frame(snaps[:1], VEHICLE_STATUS))
     assert lake.read(Dataset.VEHICLE_STATUS).height == 2
+
+
+def test_snapshots_add_files_and_compaction_merges_them(lake: Lake) -> None:
+    """Each poll adds a file to its day without rewriting it; reads see every key once;
+    compaction leaves one file per day with the same rows, and leaves today alone."""
+    t0 = datetime(2024, 7, 1, 15, tzinfo=UTC)
+    polls = [
+        frame(
+            [
+                {
+                    "system_id": "a",
+                    "vehicle_id": v,
+                    "observed_at": t0 + timedelta(minutes=m),
+                    "date": date(2024, 7, 1 + m // 1440),
+                }
+                for v in ("v1", "v2")
+            ],
+            VEHICLE_STATUS,
+        )
+        for m in (0, 1, 2, 1440)
+    ]
+    for poll in polls:
+        lake.append(Dataset.VEHICLE_STATUS, poll)
+    lake.append(Dataset.VEHICLE_STATUS, polls[1].head(1))
+    day1 = [p for p in lake.partitions(Dataset.VEHICLE_STATUS) if p.first_day == date(2024, 7, 1)]
+    assert len(day1) == 4
+    before = lake.read(Dataset.VEHICLE_STATUS).sort("vehicle_id", "observed_at")
+    assert before.height == 8
+    removed = lake.compact(Dataset.VEHICLE_STATUS, before=date(2024, 7, 2))
+    assert removed == 4
+    parts = lake.partitions(Dataset.VEHICLE_STATUS)
+    assert [p.first_day for p in parts] == [date(2024, 7, 1), date(2024, 7, 2)]
+    assert lake.read(Dataset.VEHICLE_STATUS).sort("vehicle_id", "observed_at").equals(before)
+    with pytest.raises(ValueError, match="not a snapshot"):
+        lake.compact(Dataset.TRIPS)
 
 
 def test_systems_are_apart(lake: Lake) -> None:

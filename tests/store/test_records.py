@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from fleetcast.domain import DEMAND_DAILY, UTC_DATETIME, SystemInfo, VehicleKind
 from fleetcast.errors import UnknownSystemError
 from fleetcast.geo import Zoning
-from fleetcast.store import Store, records
+from fleetcast.store import Store, records, state
 from fleetcast.store.tables import DemandDaily, Parking, System, VehicleStatus, Zone
 
 T0 = datetime(2024, 7, 1, 15, 0, tzinfo=UTC)
@@ -305,7 +305,7 @@ def test_vehicle_status_keeps_the_newest_in_a_snapshot(mini: Store) -> None:
         status("v1", T0 + timedelta(minutes=1), battery_pct=60.0),
     ]
     with mini.begin() as conn:
-        assert records.save_vehicle_status(conn, "mini", status_frame(rows)) == 2
+        assert state.save_vehicle_status(conn, "mini", status_frame(rows)) == 2
     with mini.connect() as conn:
         got = stored_status(conn)
     assert got == {"v1": (T0 + timedelta(minutes=2), 50.0), "v2": (T0, 70.0)}
@@ -314,7 +314,7 @@ def test_vehicle_status_keeps_the_newest_in_a_snapshot(mini: Store) -> None:
 def test_older_snapshot_never_overwrites_a_newer_one(mini: Store) -> None:
     """A late-arriving older snapshot is ignored per vehicle; newer ones still apply."""
     with mini.begin() as conn:
-        records.save_vehicle_status(
+        state.save_vehicle_status(
             conn,
             "mini",
             status_frame([status("v1", T0, battery_pct=50.0), status("v2", T0, battery_pct=50.0)]),
@@ -325,8 +325,8 @@ def test_older_snapshot_never_overwrites_a_newer_one(mini: Store) -> None:
         status("v3", T0 - timedelta(days=1), battery_pct=10.0),  # unknown: inserted
     ]
     with mini.begin() as conn:
-        assert records.save_vehicle_status(conn, "mini", status_frame(late)) == 2
-        assert records.save_vehicle_status(conn, "mini", status_frame([])) == 0
+        assert state.save_vehicle_status(conn, "mini", status_frame(late)) == 2
+        assert state.save_vehicle_status(conn, "mini", status_frame([])) == 0
     with mini.connect() as conn:
         got = stored_status(conn)
     assert got == {
@@ -343,12 +343,12 @@ def test_vehicle_status_times_are_instants_whatever_the_zone(mini: Store) -> Non
     14:00Z must not replace it, and the stored time reads back as 15:00Z on both backends.
     """
     with mini.begin() as conn:
-        records.save_vehicle_status(
+        state.save_vehicle_status(
             conn, "mini", status_frame([status("v1", T0, battery_pct=50.0)], tz="America/Chicago")
         )
     with mini.begin() as conn:
         older = status_frame([status("v1", T0 - timedelta(hours=1), battery_pct=99.0)])
-        assert records.save_vehicle_status(conn, "mini", older) == 0
+        assert state.save_vehicle_status(conn, "mini", older) == 0
     with mini.connect() as conn:
         observed, battery = stored_status(conn)["v1"]
     assert battery == 50.0
@@ -436,7 +436,7 @@ def test_delete_system(mini: Store) -> None:
         records.save_zones(conn, "other", pl.DataFrame({"zone_id": ["1"], "name": ["One"]}))
         records.replace_demand(conn, "mini", demand({("1", july(1)): 5}))
         records.replace_demand(conn, "other", demand({("1", july(1)): 6}))
-        records.save_vehicle_status(conn, "mini", status_frame([status("v1", T0)]))
+        state.save_vehicle_status(conn, "mini", status_frame([status("v1", T0)]))
         records.upsert(conn, Parking, [parking("a")])
         ingest(conn, "i1")
         records.delete_system(conn, "mini")

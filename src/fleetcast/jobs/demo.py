@@ -10,7 +10,7 @@ from fleetcast.analytics.demand import daily_demand
 from fleetcast.domain import Dataset
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.sources import synthetic
-from fleetcast.store import Store, records
+from fleetcast.store import Store, records, state
 
 DEMO_SYSTEM_ID = "demo"
 
@@ -71,7 +71,7 @@ def build_demo(
     )
     ingest_id = str(uuid.uuid4())
     with store.begin() as conn:
-        records.save_vehicle_status(conn, sid, city.vehicles)
+        state.save_vehicle_status(conn, sid, city.vehicles)
         records.replace_demand(conn, sid, demand)
         records.start_ingest(
             conn,

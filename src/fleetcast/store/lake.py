@@ -6,10 +6,16 @@ is one file. An append merges new rows into the partitions they touch, de-duplic
 dataset's keys (a later row replaces an earlier one with the same key), writes every new file
 under a temporary name first and only then renames them into place, so a failed run leaves
 the previous files untouched and re-running the same input leaves the same rows.
+
+Snapshot datasets (station and vehicle status, telemetry) are polled every minute, so an
+append must not rewrite the day: it adds one file per day it touches, named by a hash of the
+rows' keys (the same snapshot appended twice lands on the same name, so re-runs stay
+idempotent). :meth:`Lake.compact` later merges a day's files into one, de-duplicated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable
@@ -33,6 +39,7 @@ _GRANULARITY: Final[dict[Dataset, Granularity]] = {
 }
 _SYSTEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _PART_FILE = "part-0.parquet"
+_PART_GLOB = "part-*.parquet"
 
 
 def check_system_id(system_id: str) -> str:
@@ -78,6 +85,12 @@ def _label_range(label: str) -> tuple[date, date]:
     if key == "year":
         return date(int(value), 1, 1), date(int(value), 12, 31)
     raise ValueError(f"not a partition folder: {label}")
+
+
+def _keys_digest(keys: pl.DataFrame) -> str:
+    """A short, stable name for a set of key rows (order-independent)."""
+    hashes = keys.hash_rows(seed=0).sort()
+    return hashlib.blake2b(hashes.to_numpy().tobytes(), digest_size=10).hexdigest()
 
 
 class Lake:
@@ -126,10 +139,13 @@ class Lake:
                     continue
                 if (start is not None and last < start) or (end is not None and first > end):
                     continue
-                path = f"{part_dir.rstrip('/')}/{_PART_FILE}"
-                if self.fs.exists(path):
-                    found.append(Partition(sid, label, first, last, path))
-        return sorted(found, key=lambda p: (p.system_id, p.first_day))
+                if dataset.is_snapshots:
+                    paths = sorted(self.fs.glob(f"{part_dir.rstrip('/')}/{_PART_GLOB}"))
+                else:
+                    path = f"{part_dir.rstrip('/')}/{_PART_FILE}"
+                    paths = [path] if self.fs.exists(path) else []
+                found.extend(Partition(sid, label, first, last, str(p)) for p in paths)
+        return sorted(found, key=lambda p: (p.system_id, p.first_day, p.path))
 
     def scan(
         self,
@@ -139,7 +155,8 @@ class Lake:
         start: date | None = None,
         end: date | None = None,
     ) -> pl.LazyFrame:
-        """Rows of ``dataset`` (pruned to whole partitions; filter ``date`` for exact days)."""
+        """Rows of ``dataset`` (pruned to whole partitions; filter ``date`` for exact days).
+        Snapshot days not yet compacted may hold a key twice; such a scan de-duplicates."""
         parts = self.partitions(dataset, system_id=system_id, start=start, end=end)
         schema = dataset.schema
         if not parts:
@@ -152,6 +169,8 @@ class Lake:
             frame = frame.filter(pl.col("date") >= start)
         if end is not None:
             frame = frame.filter(pl.col("date") <= end)
+        if dataset.is_snapshots and len(parts) > len({p.label for p in parts}):
+            frame = frame.unique(subset=list(dataset.keys), keep="any", maintain_order=True)
         return frame
 
     def read(self, dataset: Dataset, **filters: str | date | None) -> pl.DataFrame:
@@ -179,6 +198,8 @@ class Lake:
         keys = list(dataset.keys)
         if frame.select(keys).is_duplicated().any():
             frame = frame.unique(subset=keys, keep="last", maintain_order=True)
+        if dataset.is_snapshots:
+            return self._add_snapshot_files(dataset, frame)
         if _GRANULARITY[dataset] == "day":
             part_col = "date"
         else:
@@ -224,6 +245,63 @@ class Lake:
         self._commit(staged)
         self._discard(emptied)
         return AppendResult(frame.height, rows_new, len(staged) + len(emptied))
+
+    def _add_snapshot_files(self, dataset: Dataset, frame: pl.DataFrame) -> AppendResult:
+        """One new file per (system, day), named by the hash of its keys, all staged first."""
+        keys = list(dataset.keys)
+        staged: list[tuple[str, str]] = []
+        rows_new = 0
+        try:
+            for (sid, day), rows in frame.partition_by(
+                ["system_id", "date"], as_dict=True, maintain_order=True
+            ).items():
+                folder = self._join(dataset.value, f"system_id={sid}", _folder(day))
+                digest = _keys_digest(rows.select(keys))
+                final = f"{folder}/part-{digest}.parquet"
+                if self.fs.exists(final):
+                    continue
+                self.fs.makedirs(folder, exist_ok=True)
+                tmp = f"{folder}/.part-{digest}.{uuid.uuid4().hex}.tmp"
+                staged.append((tmp, final))
+                self._write(rows, tmp)
+                rows_new += rows.height
+        except BaseException:
+            self._discard(tmp for tmp, _ in staged)
+            raise
+        self._commit(staged)
+        return AppendResult(frame.height, rows_new, len(staged))
+
+    def compact(
+        self, dataset: Dataset, *, system_id: str | None = None, before: date | None = None
+    ) -> int:
+        """Merge each day's snapshot files into one de-duplicated file (days before ``before``
+        only, when given: today's files are still being added to). Returns files removed."""
+        if not dataset.is_snapshots:
+            raise ValueError(f"{dataset.value} is not a snapshot dataset; nothing to compact")
+        by_folder: dict[str, list[str]] = {}
+        for part in self.partitions(dataset, system_id=system_id):
+            if before is None or part.last_day < before:
+                by_folder.setdefault(part.path.rsplit("/", 1)[0], []).append(part.path)
+        removed = 0
+        keys = list(dataset.keys)
+        for folder, paths in by_folder.items():
+            if len(paths) < 2:
+                continue
+            merged = pl.concat([self._read(p).cast(dataset.schema) for p in paths])  # type: ignore[arg-type]
+            merged = merged.unique(subset=keys, keep="last", maintain_order=True)
+            digest = _keys_digest(merged.select(keys))
+            final = f"{folder}/part-{digest}.parquet"
+            tmp = f"{folder}/.part-{digest}.{uuid.uuid4().hex}.tmp"
+            try:
+                self._write(merged, tmp)
+            except BaseException:
+                self._discard([tmp])
+                raise
+            self._commit([(tmp, final)])
+            old = [p for p in paths if p != final]
+            self._discard(old)
+            removed += len(old)
+        return removed
 
     def _keys_elsewhere(
         self, dataset: Dataset, new_keys: pl.DataFrame, touched: set[str]

@@ -18,11 +18,15 @@ from fleetcast.store.tables import (
     BacktestRun,
     DemandDaily,
     Depot,
+    Feed,
     Forecast,
     IngestLog,
     Parking,
+    Station,
+    StationStatus,
     System,
     VehicleStatus,
+    Watermark,
     Zone,
 )
 
@@ -209,41 +213,6 @@ def save_depots(conn: Connection, system_id: str, depots: pl.DataFrame) -> int:
     return upsert(conn, Depot, rows)
 
 
-_VEHICLE_COLUMNS = (
-    "vehicle_id",
-    "observed_at",
-    "lat",
-    "lon",
-    "zone_id",
-    "battery_pct",
-    "is_reserved",
-    "is_disabled",
-    "vehicle_type",
-)
-
-
-def save_vehicle_status(conn: Connection, system_id: str, status: pl.DataFrame) -> int:
-    """Keep the newest observation per vehicle (older observations never overwrite newer)."""
-    if status.is_empty():
-        return 0
-    newest = status.sort("observed_at").unique(subset="vehicle_id", keep="last")
-    known = dict(
-        conn.execute(
-            select(VehicleStatus.vehicle_id, VehicleStatus.observed_at).where(
-                VehicleStatus.system_id == system_id
-            )
-        ).all()
-    )
-    rows = []
-    for r in newest.select(_VEHICLE_COLUMNS).iter_rows(named=True):
-        seen = known.get(r["vehicle_id"])
-        if seen is not None and seen.tzinfo is None:
-            seen = seen.replace(tzinfo=UTC)
-        if seen is None or r["observed_at"] >= seen:
-            rows.append({"system_id": system_id, **r})
-    return upsert(conn, VehicleStatus, rows)
-
-
 def start_ingest(conn: Connection, **fields: Any) -> None:
     """Record that an ingest started (status 'running')."""
     conn.execute(
@@ -281,14 +250,28 @@ def recent_ingests(
 def delete_system(conn: Connection, system_id: str) -> None:
     """Remove a system and every row that belongs to it (its ingest log stays)."""
     runs = _table(BacktestRun)
-    conn.execute(
-        delete(_table(BacktestMetric)).where(
-            _table(BacktestMetric).c.run_id.in_(
-                select(runs.c.run_id).where(runs.c.system_id == system_id)
+    for child in (BacktestMetric, BacktestPrediction):
+        conn.execute(
+            delete(_table(child)).where(
+                _table(child).c.run_id.in_(
+                    select(runs.c.run_id).where(runs.c.system_id == system_id)
+                )
             )
         )
-    )
-    for model in (Forecast, BacktestRun, DemandDaily, VehicleStatus, Parking, Depot, Zone, System):
+    for model in (
+        Forecast,
+        BacktestRun,
+        DemandDaily,
+        VehicleStatus,
+        StationStatus,
+        Station,
+        Feed,
+        Watermark,
+        Parking,
+        Depot,
+        Zone,
+        System,
+    ):
         table = _table(model)
         conn.execute(delete(table).where(table.c.system_id == system_id))
 

@@ -287,3 +287,77 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Station(Base):
+    """A docking station of a station-based system (from GBFS station_information)."""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StationStatus(Base):
+    """The latest known status of each station (history lives in the lake)."""
+
+    __tablename__ = "station_status"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_reported: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bikes_available: Mapped[int] = mapped_column(Integer)
+    ebikes_available: Mapped[int | None] = mapped_column(Integer)
+    bikes_disabled: Mapped[int | None] = mapped_column(Integer)
+    docks_available: Mapped[int | None] = mapped_column(Integer)
+    docks_disabled: Mapped[int | None] = mapped_column(Integer)
+    is_installed: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_renting: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_returning: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Feed(Base):
+    """A polled feed of a system and how its last polls went (so an outage is visible)."""
+
+    __tablename__ = "feeds"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str | None] = mapped_column(String(16))
+    ttl_s: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class Watermark(Base):
+    """How far an incremental source has been read (last id or time seen), per entity."""
+
+    __tablename__ = "watermarks"
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(128), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
