@@ -13,6 +13,7 @@ from time import perf_counter
 from typing import Any
 
 import polars as pl
+from sqlalchemy import Connection
 
 from fleetcast.analytics.demand import daily_demand
 from fleetcast.domain import Dataset, SystemInfo, conform
@@ -138,11 +139,14 @@ def ingest_text_table(
     zone_label: str = "zone",
     progress: Progress | None = None,
     on_accepted: Callable[[CheckedTrips], None] | None = None,
+    on_success: Callable[[Connection], None] | None = None,
 ) -> IngestReport:
     """Validate a text table of trips and load what is good; log the run either way.
 
     Rows that fail are written to the quarantine dataset with their reasons. When no row is
-    good the store is left as it was and NothingLoadedError says why.
+    good the store is left as it was and NothingLoadedError says why. ``on_success`` runs in
+    the transaction that marks the ingest done (an incremental source records its watermark
+    there, so the log and the watermark commit together).
     """
     progress = progress or Silent()
     began = perf_counter()
@@ -202,7 +206,7 @@ def ingest_text_table(
         report.demand_rows = refresh_demand(store, sid, lo, hi).height
         report.status = "partial" if report.rows_rejected else "ok"
         report.seconds = perf_counter() - began
-        finish_report(store, report, message=None)
+        finish_report(store, report, message=None, on_success=on_success)
         return report
     except BaseException as exc:
         report.status = "failed"
@@ -243,9 +247,18 @@ def log_unreadable(
         )
 
 
-def finish_report(store: Store, report: IngestReport, *, message: str | None) -> None:
-    """Write a report's outcome and counts to its ingest-log entry."""
+def finish_report(
+    store: Store,
+    report: IngestReport,
+    *,
+    message: str | None,
+    on_success: Callable[[Connection], None] | None = None,
+) -> None:
+    """Write a report's outcome and counts to its ingest-log entry (and run ``on_success`` in
+    the same transaction)."""
     with store.begin() as conn:
+        if on_success is not None:
+            on_success(conn)
         records.finish_ingest(
             conn,
             report.ingest_id,
