@@ -26,7 +26,7 @@ from fleetcast import __version__
 from fleetcast.api.auth import KeyChecker, require_read
 from fleetcast.api.metrics import FreshnessCollector, MetricsMiddleware, RequestMetrics
 from fleetcast.api.options import ApiOptions
-from fleetcast.api.routes import ops, predict, read
+from fleetcast.api.routes import ops, predict, read, supply
 from fleetcast.api.schemas import ErrorOut
 from fleetcast.config import Settings, load_settings
 from fleetcast.errors import (
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
     reads = [] if options.open_reads else [require_read]
     app.include_router(predict.router, dependencies=[Depends(d) for d in reads])
     app.include_router(read.router, dependencies=[Depends(d) for d in reads])
+    app.include_router(supply.router, dependencies=[Depends(d) for d in reads])
     app.include_router(ops.router)
     app.include_router(ops.write_router)
     _add_error_handlers(app)

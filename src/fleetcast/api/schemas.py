@@ -174,3 +174,99 @@ class ErrorOut(BaseModel):
     """Every 4xx answer: what was wrong and what to do."""
 
     detail: Any
+
+
+class StationOut(BaseModel):
+    """A station with its latest status (null until one was seen) and fill."""
+
+    station_id: str
+    name: str | None
+    lat: float
+    lon: float
+    capacity: int | None
+    zone_id: str | None
+    observed_at: dt.datetime | None
+    last_reported: dt.datetime | None
+    bikes_available: int | None
+    ebikes_available: int | None
+    bikes_disabled: int | None
+    docks_available: int | None
+    docks_disabled: int | None
+    is_installed: bool | None
+    is_renting: bool | None
+    is_returning: bool | None
+    fill: float | None
+
+
+class StationsOut(BaseModel):
+    """Every station of a system."""
+
+    system: str
+    rows: list[StationOut]
+
+
+class VehicleOut(BaseModel):
+    """A vehicle's latest state and the flags the field team works from."""
+
+    vehicle_id: str
+    observed_at: dt.datetime
+    lat: float
+    lon: float
+    zone_id: str | None
+    battery_pct: float | None
+    is_reserved: bool
+    is_disabled: bool
+    vehicle_type: str | None
+    usable: bool
+    low_battery: bool
+    parking_id: str | None
+    nearest_parking_id: str | None
+    parking_distance_m: float | None
+    at_parking: bool | None
+    in_service_area: bool | None
+
+
+class VehiclesOut(BaseModel):
+    """Vehicles of a system (filtered as asked)."""
+
+    system: str
+    rows: list[VehicleOut]
+
+
+class SupplyPlace(BaseModel):
+    """A zone or station: what it holds, what the coming hours will ask of it, and the gap."""
+
+    kind: str
+    place_id: str
+    name: str | None
+    zone_id: str | None
+    lat: float | None
+    lon: float | None
+    available: int | None
+    not_usable: int | None
+    expected_demand: float | None
+    gap: float | None
+    capacity: int | None
+    free_docks: int | None
+    dock_gap: int | None
+    need: str
+    score: float | None
+    priority: int | None
+    suggested_add: int | None
+
+
+class SupplyOut(BaseModel):
+    """Deficits and surpluses over a window: ``places`` ranked, most urgent first."""
+
+    system: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    places: list[SupplyPlace]
+
+
+class KpisOut(BaseModel):
+    """Fleet KPIs over a period of local days."""
+
+    system: str
+    period: str
+    kpis: dict[str, Any]

@@ -207,6 +207,36 @@ def save_parkings(conn: Connection, system_id: str, parkings: pl.DataFrame) -> i
     return upsert(conn, Parking, rows)
 
 
+def load_parkings(conn: Connection, system_id: str) -> pl.DataFrame:
+    """Parkings of a system (id, zone, name, position, radius, min and max vehicles)."""
+    columns = (
+        "parking_id",
+        "zone_id",
+        "name",
+        "lat",
+        "lon",
+        "radius_m",
+        "min_vehicles",
+        "max_vehicles",
+    )
+    rows = conn.execute(
+        select(*[getattr(Parking, c) for c in columns])
+        .where(Parking.system_id == system_id)
+        .order_by(Parking.parking_id)
+    ).all()
+    schema = {
+        "parking_id": pl.String,
+        "zone_id": pl.String,
+        "name": pl.String,
+        "lat": pl.Float64,
+        "lon": pl.Float64,
+        "radius_m": pl.Float64,
+        "min_vehicles": pl.Int64,
+        "max_vehicles": pl.Int64,
+    }
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
 def save_depots(conn: Connection, system_id: str, depots: pl.DataFrame) -> int:
     """Create or update depots of a system."""
     rows = [{"system_id": system_id, **r} for r in depots.iter_rows(named=True)]
