@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/supply.py
 
 clean:
 	rm -rf .fleetcast .pytest_cache .mypy_cache .ruff_cache .hypothesis

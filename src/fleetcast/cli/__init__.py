@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from fleetcast import __version__
-from fleetcast.cli import explore, forecast, serve
+from fleetcast.cli import explore, feeds, forecast, operator, serve
 from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
@@ -28,7 +28,10 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
+feeds.register(ingest_app)
+operator.register(ingest_app)
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(feeds.poll_app, name="poll")
 app.add_typer(db_app, name="db")
 app.add_typer(serve.apikey_app, name="apikey")
 app.command()(explore.demo)

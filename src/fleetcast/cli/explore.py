@@ -7,6 +7,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fleetcast.cli._common import (
@@ -108,7 +109,8 @@ def demo(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Systems in the store with zones, trips, days covered, and the last ingests."""
+    """Systems in the store with zones, trips, days covered, stations and vehicles now, the
+    health of their live feeds, and the last ingests."""
     from fleetcast.jobs import store_status
 
     try:
@@ -126,7 +128,8 @@ def status(
         )
         return
     systems = Table(title="Systems", title_justify="left")
-    for column in ("system", "zones", "trips", "first day", "last day", "days", "vehicles"):
+    columns = ("system", "zones", "trips", "first day", "last day", "days", "stations", "vehicles")
+    for column in columns:
         systems.add_column(column, justify="left" if column == "system" else "right")
     for s in info["systems"]:
         systems.add_row(
@@ -136,9 +139,26 @@ def status(
             str(s["first_day"] or "-"),
             str(s["last_day"] or "-"),
             f"{s['days']:,}",
+            f"{s['stations']:,}",
             f"{s['vehicles']:,}",
         )
     console.print(systems)
+    feeds = [(s["system_id"], f) for s in info["systems"] for f in s.get("feeds", [])]
+    if feeds:
+        table = Table(title="Live feeds", title_justify="left")
+        for column in ("system", "feed", "status", "failures", "last success (UTC)", "last error"):
+            table.add_column(column)
+        for sid, feed in feeds:
+            colour = {"ok": "green", "stale": "yellow"}.get(feed["status"], "red")
+            table.add_row(
+                sid,
+                feed["kind"],
+                f"[{colour}]{feed['status']}[/]",
+                str(feed["failures"]),
+                str(feed["last_success_at"] or "-")[:19],
+                escape((feed["last_error"] or "")[:60]),
+            )
+        console.print(table)
     ingests = Table(title="Last ingests", title_justify="left")
     for column in ("when (UTC)", "system", "source", "status", "read", "accepted", "rejected"):
         ingests.add_column(column)

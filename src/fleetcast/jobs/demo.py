@@ -9,8 +9,10 @@ from time import perf_counter
 from fleetcast.analytics.demand import daily_demand
 from fleetcast.domain import Dataset
 from fleetcast.jobs._progress import Progress, Silent
+from fleetcast.jobs.supply import ingest_gbfs
 from fleetcast.sources import synthetic
-from fleetcast.store import Store, records, state
+from fleetcast.sources.synthetic.gbfs_feed import write_gbfs_folder
+from fleetcast.store import Store, records
 
 DEMO_SYSTEM_ID = "demo"
 
@@ -47,7 +49,12 @@ def build_demo(
     progress.stage("clearing the previous demo")
     with store.begin() as conn:
         records.delete_system(conn, sid)
-    for dataset in (Dataset.TRIPS, Dataset.WEATHER_DAILY, Dataset.VEHICLE_STATUS):
+    for dataset in (
+        Dataset.TRIPS,
+        Dataset.WEATHER_DAILY,
+        Dataset.VEHICLE_STATUS,
+        Dataset.STATION_STATUS,
+    ):
         store.lake.delete(dataset, system_id=sid)
     progress.stage("writing zones, parkings and depots")
     zones = city.zones.drop([c for c in city.zones.columns if c == "elevation_m"])
@@ -59,7 +66,8 @@ def build_demo(
     progress.stage(f"writing {city.trips.height:,} trips to the lake")
     store.lake.append(Dataset.TRIPS, city.trips)
     store.lake.append(Dataset.WEATHER_DAILY, city.weather)
-    store.lake.append(Dataset.VEHICLE_STATUS, city.vehicles)
+    progress.stage(f"feeding {city.vehicles.height:,} vehicles through a local GBFS folder")
+    ingest_gbfs(store, write_gbfs_folder(city, store.settings.home / "gbfs" / sid), system_id=sid)
     progress.stage("counting daily demand")
     first, last = city.trips["date"].min(), city.trips["date"].max()
     demand = daily_demand(
@@ -71,7 +79,6 @@ def build_demo(
     )
     ingest_id = str(uuid.uuid4())
     with store.begin() as conn:
-        state.save_vehicle_status(conn, sid, city.vehicles)
         records.replace_demand(conn, sid, demand)
         records.start_ingest(
             conn,

@@ -1,4 +1,5 @@
-"""What the store holds: systems, zones, trips, days covered and recent ingests."""
+"""What the store holds: systems, zones, trips, days covered, live supply (stations,
+vehicles and the health of their feeds) and recent ingests."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
+from sqlalchemy import Connection, func, select, union
 
 from fleetcast.domain import Dataset
-from fleetcast.store import Store, records
-from fleetcast.store.tables import Depot, Parking, VehicleStatus, Zone
+from fleetcast.store import Store, records, state
+from fleetcast.store.tables import Depot, Parking, Station, StationStatus, VehicleStatus, Zone
 
 
 def _plain(value: Any) -> Any:
@@ -42,9 +44,11 @@ def store_status(store: Store, *, ingests: int = 10) -> dict[str, Any]:
                         if summary["first_day"]
                         else 0
                     ),
+                    "stations": station_count(conn, sid),
                     "vehicles": records.count_rows(conn, VehicleStatus, sid),
                     "parkings": records.count_rows(conn, Parking, sid),
                     "depots": records.count_rows(conn, Depot, sid),
+                    "feeds": feed_health(conn, sid),
                 }
             )
         logs = records.recent_ingests(conn, limit=ingests)
@@ -53,6 +57,36 @@ def store_status(store: Store, *, ingests: int = 10) -> dict[str, Any]:
         "systems": systems,
         "ingests": [{k: _plain(v) for k, v in log.items()} for log in logs],
     }
+
+
+def station_count(conn: Connection, system_id: str) -> int:
+    """Stations of a system known from station_information or from a status alone."""
+    ids = union(
+        select(Station.station_id).where(Station.system_id == system_id),
+        select(StationStatus.station_id).where(StationStatus.system_id == system_id),
+    ).subquery()
+    return int(conn.execute(select(func.count()).select_from(ids)).scalar_one())
+
+
+def feed_health(conn: Connection, system_id: str) -> list[dict[str, Any]]:
+    """Each polled feed of a system: kind, URL, status (ok / stale / error), failures in a
+    row, the last error and warnings, and when it was last read and published."""
+    return [
+        {
+            "kind": feed.kind,
+            "url": feed.url,
+            "status": feed.status,
+            "version": feed.version,
+            "ttl_s": feed.ttl_s,
+            "last_updated": _plain(feed.last_updated),
+            "last_attempt_at": _plain(feed.last_attempt_at),
+            "last_success_at": _plain(feed.last_success_at),
+            "failures": feed.failures,
+            "last_error": feed.last_error,
+            "warnings": list(feed.warnings),
+        }
+        for feed in state.load_feed_states(conn, system_id)
+    ]
 
 
 def lake_trip_count(store: Store, system_id: str) -> int:

@@ -339,7 +339,7 @@ class Feed(Base):
 
     system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     url: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     version: Mapped[str | None] = mapped_column(String(16))
     ttl_s: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))

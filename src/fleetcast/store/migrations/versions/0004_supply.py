@@ -60,7 +60,7 @@ def upgrade() -> None:
         "feeds",
         sa.Column("system_id", sa.String(64), nullable=False),
         sa.Column("url", sa.String(1024), nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("version", sa.String(16), nullable=True),
         sa.Column("ttl_s", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),

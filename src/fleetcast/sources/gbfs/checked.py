@@ -1,0 +1,139 @@
+"""What reading a status feed gives (accepted rows, quarantined records with every reason,
+warnings), and the checks shared by stations and vehicles."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import polars as pl
+
+from fleetcast.sources.gbfs.documents import FUTURE_SLACK, FeedDocument
+from fleetcast.sources.validate import count_reasons
+
+ROW: Final = "_row"
+"""1-based position of a record in its feed's list."""
+PARSE: Final = "_parse"
+"""Reasons found while reading a record's values ('; '-joined, null when none)."""
+MAX_COUNT: Final = 100_000
+"""More vehicles or docks than this at one station is not a count but a broken value."""
+
+Check = tuple[pl.Expr, str]
+
+
+@dataclass(slots=True)
+class CheckedFeed:
+    """One feed read and validated: rows for the store, rejected records with reasons."""
+
+    document: FeedDocument
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    """``row_number``, ``reason`` ('; '-joined) and ``record`` (the original JSON)."""
+    rows_read: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The feed's GBFS name."""
+        return self.document.name
+
+
+def epoch_column(name: str, values: list[float | None]) -> pl.Series:
+    """POSIX seconds as a UTC datetime column (microseconds)."""
+    seconds = pl.Series(name, values, dtype=pl.Float64)
+    return (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+
+
+def coordinate_checks(lat: str = "lat", lon: str = "lon") -> list[Check]:
+    """Coordinates outside [-90, 90] x [-180, 180], or exactly (0, 0) (a null island)."""
+    la, lo = pl.col(lat), pl.col(lon)
+    return [
+        ((la.abs() > 90) | (lo.abs() > 180), "coordinates outside the world"),
+        ((la == 0) & (lo == 0), "coordinates at (0, 0)"),
+    ]
+
+
+def count_checks(fields: dict[str, str]) -> list[Check]:
+    """Negative or absurdly large counts; ``fields`` maps column -> the feed's field name."""
+    checks: list[Check] = []
+    for column, source in fields.items():
+        checks.append((pl.col(column) < 0, f"negative {source}"))
+        checks.append((pl.col(column) > MAX_COUNT, f"{source} over {MAX_COUNT:,}"))
+    return checks
+
+
+def future_check(column: str, now: datetime) -> Check:
+    """A report time more than a day ahead of ``now``."""
+    limit = now + FUTURE_SLACK
+    return (pl.col(column) > pl.lit(limit), f"{column} more than a day in the future")
+
+
+def duplicate_check(column: str, source: str) -> Check:
+    """Second and later records with the same id."""
+    col = pl.col(column)
+    return (col.is_not_null() & ~col.is_first_distinct(), f"duplicate {source} in this feed")
+
+
+def split(
+    frame: pl.DataFrame, checks: list[Check], records: list[Any]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Accepted rows (without the helper columns) and rejected ones with every reason.
+
+    ``frame`` holds ``_row`` and ``_parse`` beside the typed columns; each check is
+    evaluated on the whole frame (duplicates look at other rows).
+    """
+    names = [f"_check{i}" for i in range(len(checks))]
+    flags = frame.select(
+        pl.col(ROW),
+        pl.col(PARSE),
+        *(expr.fill_null(False).alias(n) for n, (expr, _) in zip(names, checks, strict=True)),
+    )
+    bad = flags.select(pl.any_horizontal(pl.col(PARSE).is_not_null(), *names)).to_series()
+    rejected = flags.filter(bad).select(
+        pl.col(ROW).cast(pl.Int64).alias("row_number"),
+        pl.concat_str(
+            [
+                pl.col(PARSE),
+                *(
+                    pl.when(pl.col(n)).then(pl.lit(reason))
+                    for n, (_, reason) in zip(names, checks, strict=True)
+                ),
+            ],
+            separator="; ",
+            ignore_nulls=True,
+        ).alias("reason"),
+    )
+    originals = [
+        json.dumps(records[row - 1], ensure_ascii=False, default=str)
+        for row in rejected["row_number"].to_list()
+    ]
+    rejected = rejected.with_columns(pl.Series("record", originals, dtype=pl.String))
+    accepted = frame.filter(~bad).drop(ROW, PARSE)
+    return accepted, rejected
+
+
+def finish(
+    document: FeedDocument,
+    accepted: pl.DataFrame,
+    rejected: pl.DataFrame,
+    *,
+    rows_read: int,
+    warnings: list[str],
+) -> CheckedFeed:
+    """Bundle a checked feed with its reason counts and the envelope's warnings first."""
+    return CheckedFeed(
+        document=document,
+        accepted=accepted,
+        rejected=rejected,
+        rows_read=rows_read,
+        reasons=count_reasons(rejected),
+        warnings=[*document.warnings, *warnings],
+    )
+
+
+def local_day(column: str, timezone: str) -> pl.Expr:
+    """The local day of a UTC datetime column in ``timezone``."""
+    return pl.col(column).dt.convert_time_zone(timezone).dt.date()
