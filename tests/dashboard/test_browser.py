@@ -42,6 +42,7 @@ SCREENS = [
         "Forecast explorer",
         '[data-testid="stPlotlyChart"] .main-svg',
     ),
+    Screen("live_supply", "live-supply", "Live supply", '[data-testid="stDeckGlJsonChart"] canvas'),
     Screen("overview", "", "Overview", '[data-testid="stMetric"]'),
 ]
 """A deep link comes first on the fresh server: it must open that page, not a fallback."""

@@ -51,6 +51,9 @@ PAGES: list[PageSpec] = [
         "Demand",
     ),
     PageSpec("models", "Models", "models", ":material/model_training:", "Forecasting"),
+    PageSpec(
+        "live_supply", "Live supply", "live-supply", ":material/electric_scooter:", "Operations"
+    ),
 ]
 # Every page in sidebar order; the first is the home page. (A comment, not a docstring:
 # Streamlit's magic would print a bare string of this script on the page.)

@@ -1,5 +1,6 @@
 """Plotly figures of the pages: a zone's history with its forecast fan, backtest forecasts over
-actuals, and backtest WAPE per model and horizon. They draw frames; they compute nothing."""
+actuals, backtest WAPE per model and horizon, the fleet's battery histogram and trips by day
+part. They draw frames; they compute nothing."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from datetime import date, timedelta
 import plotly.graph_objects as go
 import polars as pl
 
+from fleetcast.analytics.kpis import DAY_PARTS
+from fleetcast.dashboard import maps
+
 ACTUAL = "#1f2937"
 FORECAST = "#d9480f"
 BAND = "rgba(217, 72, 15, 0.18)"
 MODEL_COLOURS = ("#1c7ed6", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#495057")
 HEIGHT_PX = 380
+SMALL_HEIGHT_PX = 280
+DAY_TYPE_COLOURS = {"weekday": "#1c7ed6", "weekend": "#f08c00"}
+DAY_PART_LABELS = {p.name: f"{p.name}<br>{p.start_hour:02d}–{p.end_hour:02d} h" for p in DAY_PARTS}
 
 
 def _layout(fig: go.Figure, *, y_title: str) -> go.Figure:
@@ -148,3 +155,56 @@ def wape_bars(metrics: pl.DataFrame) -> go.Figure:
     )
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig
+
+
+def _small_layout(fig: go.Figure, *, x_title: str, y_title: str) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        height=SMALL_HEIGHT_PX,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        bargap=0.15,
+    )
+    fig.update_yaxes(rangemode="tozero", tickformat=",d")
+    return fig
+
+
+def battery_bars(histogram: pl.DataFrame) -> go.Figure:
+    """Vehicles per battery bin, each bar in the colour the map gives such a vehicle."""
+    starts = histogram["bin_start"].to_list()
+    ends = histogram["bin_end"].to_list()
+    fig = go.Figure(
+        go.Bar(
+            x=[f"{a}–{b}" for a, b in zip(starts, ends, strict=True)],
+            y=histogram["vehicles"].to_list(),
+            marker_color=[maps.css(maps.battery_rgb(float(a))) for a in starts],
+            customdata=histogram["share"].to_list(),
+            hovertemplate="%{y:,} vehicles (%{customdata:.1%})<extra></extra>",
+            name="Vehicles",
+        )
+    )
+    fig.update_xaxes(tickangle=0)
+    return _small_layout(fig, x_title="Battery (%)", y_title="Vehicles")
+
+
+def day_part_bars(usage: pl.DataFrame) -> go.Figure:
+    """Trips per day in each day part, a bar for weekdays beside one for weekends."""
+    fig = go.Figure()
+    for day_type, colour in DAY_TYPE_COLOURS.items():
+        rows = usage.filter(pl.col("day_type") == day_type)
+        if rows.is_empty():
+            continue
+        days = int(rows.select(pl.col("days").max()).item())
+        fig.add_trace(
+            go.Bar(
+                x=[DAY_PART_LABELS.get(p, p) for p in rows["day_part"].cast(pl.String)],
+                y=rows["trips_per_day"].to_list(),
+                name=f"{day_type.capitalize()} ({days} day{'s' if days != 1 else ''})",
+                marker_color=colour,
+                hovertemplate="%{y:,.1f} trips per day<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    return _small_layout(fig, x_title="Day part (local time)", y_title="Trips per day")

@@ -1,4 +1,6 @@
-"""The zone choropleth: GeoJSON zones coloured by one value, drawn by pydeck without a basemap.
+"""The maps of the pages, drawn by pydeck without a basemap: the zone choropleth (GeoJSON zones
+coloured by one value) and the live fleet (vehicles coloured by battery, stations by what they
+can serve, zones shaded by what they need).
 
 No basemap keeps the map working offline and without a Mapbox or Carto token; the zones'
 outlines and colours carry the map on their own. ``map_provider=None`` with pydeck's default
@@ -66,7 +68,11 @@ def _points(geometry: dict[str, Any] | None) -> Iterator[tuple[float, float]]:
 
 def view_state(features: Sequence[dict[str, Any]]) -> pdk.ViewState:
     """A view centred on the zones and zoomed so that all of them fit the map."""
-    points = [p for f in features for p in _points(f.get("geometry"))]
+    return fit_points([p for f in features for p in _points(f.get("geometry"))])
+
+
+def fit_points(points: Sequence[tuple[float, float]]) -> pdk.ViewState:
+    """A view centred on (lon, lat) points and zoomed so that all of them fit the map."""
     if not points:
         return pdk.ViewState(latitude=0.0, longitude=0.0, zoom=1)
     lons, lats = [p[0] for p in points], [p[1] for p in points]
@@ -97,9 +103,15 @@ def zone_deck(collection: dict[str, Any], *, tooltip_html: str) -> pdk.Deck:
         get_line_color=[90, 90, 90, 200],
         line_width_min_pixels=1,
     )
+    return deck([layer], view_state(collection.get("features", [])), tooltip_html=tooltip_html)
+
+
+def deck(layers: Sequence[pdk.Layer], view: pdk.ViewState, *, tooltip_html: str) -> pdk.Deck:
+    """A deck of ``layers`` without a basemap and with the pages' tooltip style; the tooltip's
+    ``{field}`` placeholders are filled from the hovered object (values are HTML-escaped)."""
     return pdk.Deck(
-        layers=[layer],
-        initial_view_state=view_state(collection.get("features", [])),
+        layers=list(layers),
+        initial_view_state=view,
         map_provider=None,
         tooltip={
             "html": tooltip_html,
@@ -134,4 +146,130 @@ def legend_html(top: float, *, label: str) -> str:
         '<span style="display:inline-block;width:14px;height:12px;margin-left:1.2rem;'
         f'border:1px solid #ccc;background:{css_colour(None, top)}"></span>'
         "<span>no value</span></div>"
+    )
+
+
+RGB = tuple[int, int, int]
+BATTERY_LOW_PCT = 20.0
+BATTERY_MID_PCT = 50.0
+BATTERY_LOW: RGB = (224, 49, 49)
+BATTERY_MID: RGB = (247, 159, 31)
+BATTERY_OK: RGB = (47, 158, 68)
+DISABLED: RGB = (134, 142, 150)
+NO_BATTERY: RGB = (73, 80, 87)
+STATION_EMPTY: RGB = (224, 49, 49)
+STATION_FULL: RGB = (112, 72, 232)
+STATION_FILL: tuple[RGB, RGB] = ((178, 242, 187), (43, 138, 62))
+"""Light green for a station with few bikes to dark green for a nearly full one."""
+ZONE_NEEDS: RGB = (230, 73, 128)
+ZONE_SURPLUS: RGB = (34, 139, 230)
+ZONE_LINE = [120, 120, 120, 160]
+POINT_LINE = [255, 255, 255, 200]
+
+
+def battery_rgb(battery_pct: float | None, *, disabled: bool = False) -> RGB:
+    """A vehicle's colour: grey when disabled, else red under 20%, amber under 50%, green;
+    dark grey without a battery reading."""
+    if disabled:
+        return DISABLED
+    if battery_pct is None or battery_pct != battery_pct:
+        return NO_BATTERY
+    if battery_pct < BATTERY_LOW_PCT:
+        return BATTERY_LOW
+    return BATTERY_MID if battery_pct < BATTERY_MID_PCT else BATTERY_OK
+
+
+def station_rgb(bikes: int | None, free_docks: int | None, fill: float | None) -> RGB:
+    """A station's colour: red when it has no bike, purple when it has no free dock, else
+    green from light (few bikes) to dark (nearly full) by its fill; grey without a status."""
+    if bikes is None:
+        return DISABLED
+    if bikes <= 0:
+        return STATION_EMPTY
+    if free_docks is not None and free_docks <= 0:
+        return STATION_FULL
+    t = 0.5 if fill is None or fill != fill else min(max(fill, 0.0), 1.0)
+    light, dark = STATION_FILL
+    return (
+        round(light[0] + (dark[0] - light[0]) * t),
+        round(light[1] + (dark[1] - light[1]) * t),
+        round(light[2] + (dark[2] - light[2]) * t),
+    )
+
+
+def zone_need_rgba(need: str | None, score: float | None, top: float) -> list[int]:
+    """A zone's shade: pink where vehicles are needed (stronger the more rides are at risk,
+    relative to ``top``), blue where some can be taken, transparent otherwise."""
+    if need in ("vehicles", "docks"):
+        t = 0.0 if not score or top <= 0 else math.sqrt(min(score / top, 1.0))
+        return [*ZONE_NEEDS, round(60 + 120 * t)]
+    if need == "surplus":
+        return [*ZONE_SURPLUS, 22]
+    return [0, 0, 0, 0]
+
+
+def point_layer(
+    rows: Sequence[dict[str, Any]],
+    *,
+    layer_id: str,
+    radius_m: float,
+    min_px: float,
+    max_px: float,
+) -> pdk.Layer:
+    """Points at each row's ``lon``/``lat`` filled with its ``rgb``, outlined in white so that
+    overlapping points stay apart."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=list(rows),
+        id=layer_id,
+        pickable=True,
+        auto_highlight=True,
+        highlight_color=[30, 60, 200, 200],
+        get_position=["lon", "lat"],
+        get_fill_color="rgb",
+        get_radius=radius_m,
+        radius_min_pixels=min_px,
+        radius_max_pixels=max_px,
+        stroked=True,
+        get_line_color=POINT_LINE,
+        line_width_min_pixels=0.5,
+    )
+
+
+def outline_layer(collection: dict[str, Any], *, layer_id: str = "zones") -> pdk.Layer:
+    """Zone outlines filled with each feature's ``properties.fill`` (RGBA)."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data=collection,
+        id=layer_id,
+        pickable=True,
+        filled=True,
+        stroked=True,
+        get_fill_color="properties.fill",
+        get_line_color=ZONE_LINE,
+        line_width_min_pixels=1,
+    )
+
+
+def css(rgb: Sequence[int]) -> str:
+    """An RGB triple as CSS."""
+    return f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})"
+
+
+def swatch_legend_html(groups: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> str:
+    """A one-line legend: per group a label and its (name, CSS colour) swatches."""
+    parts = []
+    for label, items in groups:
+        swatches = "".join(
+            '<span style="display:inline-flex;align-items:center;gap:0.3rem;margin-right:0.8rem">'
+            f'<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
+            f'background:{colour};border:1px solid #bbb"></span>{name}</span>'
+            for name, colour in items
+        )
+        parts.append(f'<span style="margin-right:0.5rem;font-weight:600">{label}</span>{swatches}')
+    return (
+        '<div style="display:flex;flex-wrap:wrap;align-items:center;row-gap:0.3rem;'
+        'column-gap:1.5rem;font-size:0.85rem;color:#444;margin:0.2rem 0 1rem 0">'
+        + "".join(f"<span>{p}</span>" for p in parts)
+        + "</div>"
     )

@@ -12,8 +12,10 @@ from typing import Any, NoReturn
 import polars as pl
 import streamlit as st
 
+from fleetcast.analytics.availability import DeficitReport
+from fleetcast.analytics.kpis import FleetKpis
 from fleetcast.config import load_settings
-from fleetcast.jobs import models, serving
+from fleetcast.jobs import live, live_charts, models, serving
 from fleetcast.store import Store
 
 StoreKey = tuple[str, str, str]
@@ -21,6 +23,8 @@ StoreKey = tuple[str, str, str]
 
 SYSTEM_KEY = "system_id"
 READ_TTL_S = 30
+LIVE_TTL_S = 15
+"""Live state changes every minute or so: its reads are kept for less than a page refresh."""
 
 
 def store_key() -> StoreKey:
@@ -75,6 +79,57 @@ def champion_history(key: StoreKey, system_id: str) -> pl.DataFrame:
     return models.champion_history(_store(key), system_id)
 
 
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def live_feed(key: StoreKey, system_id: str) -> live_charts.LiveFeed:
+    """How many vehicles and stations the live state holds and when they were observed."""
+    return live_charts.live_feed(_store(key), system_id)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def live_vehicles(
+    key: StoreKey,
+    system_id: str,
+    *,
+    low_battery: bool | None = None,
+    outside_parking: bool | None = None,
+) -> pl.DataFrame:
+    """The latest state of each vehicle with its flags, optionally only the flagged ones."""
+    return live.vehicles(
+        _store(key), system_id, low_battery=low_battery, outside_parking=outside_parking
+    )
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def live_stations(key: StoreKey, system_id: str) -> pl.DataFrame:
+    """Stations with their latest status and fill."""
+    return live.stations(_store(key), system_id)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def live_supply(key: StoreKey, system_id: str) -> DeficitReport:
+    """Deficits and surpluses per zone and station now (ValueError without a forecast for
+    the window, which is not cached)."""
+    return live.supply(_store(key), system_id)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def live_kpis(key: StoreKey, system_id: str, period: live.Period) -> FleetKpis:
+    """Fleet KPIs over the last day, week or month, with the current fleet's state."""
+    return live.kpis(_store(key), system_id, period=period)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def battery_histogram(key: StoreKey, system_id: str) -> pl.DataFrame:
+    """Vehicles per battery bin of the latest fleet state."""
+    return live_charts.battery_histogram(_store(key), system_id)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def trips_by_day_part(key: StoreKey, system_id: str, period: live.Period) -> pl.DataFrame:
+    """Trips per day by day part, weekdays apart from weekends, over the KPI period."""
+    return live_charts.trips_by_day_part(_store(key), system_id, period=period)
+
+
 def current_system() -> str | None:
     """The system chosen in the sidebar, None when the store has none."""
     value = st.session_state.get(SYSTEM_KEY)
@@ -123,6 +178,18 @@ def show_no_backtest(system_id: str) -> None:
         f"**No backtest for {system_id} yet.** Compare the models on recent weeks with:\n\n"
         f"```\nfleetcast backtest --system {system_id}\n```",
         icon=":material/science:",
+    )
+
+
+def show_no_live_feed(system_id: str) -> None:
+    """The empty state of a system without vehicles or stations: how to load a live feed."""
+    st.info(
+        f"**No live fleet for {system_id} yet.** The store has no vehicle and no station of "
+        "this system. Load a GBFS feed once (a `gbfs.json` URL or a folder of saved files):"
+        f"\n\n```\nfleetcast ingest gbfs URL_OR_DIR --system {system_id}\n```\n\n"
+        "or keep it current by polling it:"
+        f"\n\n```\nfleetcast poll gbfs URL --system {system_id} --every 60s\n```",
+        icon=":material/sensors:",
     )
 
 
