@@ -160,9 +160,7 @@ _SCHEMAS: Final = {
 }
 
 
-_SNAPSHOTS: Final = frozenset(
-    {Dataset.VEHICLE_STATUS, Dataset.STATION_STATUS, Dataset.TELEMETRY}
-)
+_SNAPSHOTS: Final = frozenset({Dataset.VEHICLE_STATUS, Dataset.STATION_STATUS, Dataset.TELEMETRY})
 
 
 class VehicleKind(StrEnum):

@@ -540,15 +540,15 @@ def test_fully_stocked_zone_has_no_deficit() -> None:
 
 
 def test_unusable_vehicles_are_not_counted() -> None:
-    """Reserved, disabled and low-battery (at or under the threshold) vehicles are
-    not available; a vehicle without a battery reading is."""
+    """Reserved, disabled and low-battery (under the threshold) vehicles are not
+    available; a vehicle without a battery reading is."""
     vehicles = fleet(
         vehicle("ok", "a"),
         vehicle("no-battery-reading", "a", battery=None),
         vehicle("reserved", "a", reserved=True),
         vehicle("disabled", "a", disabled=True),
         vehicle("low", "a", battery=9.0),
-        vehicle("at-threshold", "a", battery=15.0),
+        vehicle("under-threshold", "a", battery=19.9),
         vehicle("nowhere", None),
     )
     report = deficits(forecast({"a": 20.0}), now=NOON, timezone=LA, vehicles=vehicles)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import polars as pl
 
 from fleetcast.analytics.kpis import (
+    LOW_BATTERY_PCT,
     TimeKey,
     check_time_keys,
     local_hour_pieces,
@@ -87,7 +88,8 @@ class DeficitParams:
     ``horizon_hours``: how far ahead demand counts (None: until local midnight).
     ``demand_column``: which forecast column is the day's demand (``mean`` or a quantile).
     ``min_battery_pct``: a vehicle is usable when not reserved, not disabled and its battery
-    is above this (a vehicle without a battery reading is usable).
+    is not below this — the KPIs' low-battery threshold by default, so the deficit list and
+    the fleet cards agree (a vehicle without a battery reading is usable).
     ``free_dock_share``: the share of a station's capacity to keep free for returns.
     ``min_move``: a place needs or gives vehicles when the move is at least this many.
     ``profile_prior_trips``: a zone's hourly profile is shrunk toward the system's as if the
@@ -96,7 +98,7 @@ class DeficitParams:
 
     horizon_hours: float | None = None
     demand_column: str = "mean"
-    min_battery_pct: float = 15.0
+    min_battery_pct: float = LOW_BATTERY_PCT
     free_dock_share: float = 0.1
     min_move: int = 1
     profile_prior_trips: float = 50.0
@@ -270,7 +272,7 @@ def _zone_rows(
     ]
     battery = pl.col("battery_pct") if "battery_pct" in frame.columns else pl.lit(None)
     usable = (
-        ~flags[0] & ~flags[1] & (battery.cast(pl.Float64) > params.min_battery_pct).fill_null(True)
+        ~flags[0] & ~flags[1] & (battery.cast(pl.Float64) >= params.min_battery_pct).fill_null(True)
     )
     counts = (
         frame.lazy()

@@ -163,6 +163,10 @@ def _require(frame: Frame, columns: Sequence[str], what: str) -> None:
         raise SchemaError(f"{what} lack column(s) {missing}")
 
 
+LOW_BATTERY_PCT: Final = 20.0
+"""Below this battery share (percent) a vehicle is low: not rentable, due a swap."""
+
+
 @dataclass(frozen=True, slots=True)
 class KpiParams:
     """Thresholds of the fleet KPIs; checks itself so a bad setting fails early, naming it.
@@ -172,7 +176,7 @@ class KpiParams:
     radius (or polygon) plus ``parking_tolerance_m`` metres (GPS noise).
     """
 
-    low_battery_pct: float = 20.0
+    low_battery_pct: float = LOW_BATTERY_PCT
     battery_bin_pct: int = 10
     parking_tolerance_m: float = 0.0
 
