@@ -97,3 +97,26 @@ def test_unknown_system_is_404(client: TestClient, path: str) -> None:
     """Every supply endpoint names the unknown system."""
     response = client.get(path, params={"system": "nowhere"})
     assert response.status_code == 404 and "nowhere" in response.json()["detail"]
+
+
+def test_supply_without_forecasts_or_live_state_is_409(client: TestClient, docks: str) -> None:
+    """A station system without forecasts, and a system without any live state, get a 409
+    that says what to run."""
+    no_forecasts = client.get("/supply", params={"system": docks})
+    assert no_forecasts.status_code == 409
+    assert "fleetcast forecast" in no_forecasts.json()["detail"]
+
+
+def test_supply_of_a_system_without_live_state_is_409(
+    client: TestClient, served_store: Store
+) -> None:
+    """A system that has never seen a vehicle or a station says to ingest a feed."""
+    with served_store.begin() as conn:
+        records.save_system(conn, SystemInfo("empty", "Empty", "Europe/Paris"))
+    try:
+        response = client.get("/supply", params={"system": "empty"})
+        assert response.status_code == 409
+        assert "ingest gbfs" in response.json()["detail"]
+    finally:
+        with served_store.begin() as conn:
+            records.delete_system(conn, "empty")

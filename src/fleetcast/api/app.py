@@ -36,6 +36,7 @@ from fleetcast.errors import (
     UnknownZoneError,
 )
 from fleetcast.jobs.forecast import ModelUnavailableError, NoChampionError, registry_for
+from fleetcast.jobs.live import NothingToCompareError
 from fleetcast.jobs.predict import AmbiguousZoneError, NotPredictableError, Predictor, ServingCache
 from fleetcast.store import Store
 
@@ -56,6 +57,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotPredictableError, 422),
     (InsufficientHistoryError, 422),
     (NoChampionError, 409),
+    (NothingToCompareError, 409),
     (ModelUnavailableError, 503),
     (FleetcastError, 400),
 )

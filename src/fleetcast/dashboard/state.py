@@ -107,8 +107,8 @@ def live_stations(key: StoreKey, system_id: str) -> pl.DataFrame:
 
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
 def live_supply(key: StoreKey, system_id: str) -> DeficitReport:
-    """Deficits and surpluses per zone and station now (ValueError without a forecast for
-    the window, which is not cached)."""
+    """Deficits and surpluses per zone and station now (NothingToCompareError without a live
+    state or a forecast for the window, which is not cached)."""
     return live.supply(_store(key), system_id)
 
 

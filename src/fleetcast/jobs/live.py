@@ -13,12 +13,23 @@ from fleetcast.analytics.availability import DeficitParams, DeficitReport, defic
 from fleetcast.analytics.demand import hourly_demand
 from fleetcast.analytics.kpis import FleetKpis, KpiParams, fleet_kpis, vehicle_flags
 from fleetcast.domain import Dataset
+from fleetcast.errors import FleetcastError
 from fleetcast.sources.calendar import holiday_dates
 from fleetcast.store import Store, records, state
+
+
+class NothingToCompareError(FleetcastError, LookupError):
+    """Deficits need both a live state (vehicles or stations) and forecasts to compare it
+    with; one of them is missing."""
+
 
 Period = Literal["day", "week", "month"]
 PERIOD_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 28}
 PROFILE_DAYS = 28
+IDLE_LOOKBACK_DAYS = 28
+"""Trips this far back are read for KPIs whatever the period, so a vehicle's idle time
+counts from its last ride even when that was before the period (usage still counts only
+rides in the period)."""
 
 
 def stations(store: Store, system_id: str) -> pl.DataFrame:
@@ -86,6 +97,17 @@ def supply(
         station_info = state.load_stations(conn, system_id)
         station_status = state.load_station_status(conn, system_id)
         last = records.demand_summary(conn, system_id)["last_day"]
+    if fleet.is_empty() and (station_info.is_empty() or station_status.is_empty()):
+        raise NothingToCompareError(
+            f"system {system_id!r} has no live state yet: load its vehicles or stations with "
+            f"'fleetcast ingest gbfs URL --system {system_id}' (or poll the feed)"
+        )
+    if forecasts.is_empty():
+        raise NothingToCompareError(
+            f"system {system_id!r} has no forecasts to compare its live state with: run "
+            f"'fleetcast train --system {system_id}' once, then 'fleetcast forecast --system "
+            f"{system_id}'"
+        )
     moment = now or _default_now(forecasts)
     profile = None
     if last is not None and zones.height:
@@ -99,17 +121,20 @@ def supply(
             start=first,
             end=last,
         )
-    return deficits(
-        forecasts,
-        now=moment,
-        timezone=system.timezone,
-        vehicles=fleet if fleet.height else None,
-        stations=station_info if station_info.height else None,
-        station_status=station_status if station_status.height else None,
-        zones=zones if zones.height else None,
-        hourly_profile=profile,
-        params=params,
-    )
+    try:
+        return deficits(
+            forecasts,
+            now=moment,
+            timezone=system.timezone,
+            vehicles=fleet if fleet.height else None,
+            stations=station_info if station_info.height else None,
+            station_status=station_status if station_status.height else None,
+            zones=zones if zones.height else None,
+            hourly_profile=profile,
+            params=params,
+        )
+    except ValueError as exc:
+        raise NothingToCompareError(f"no deficits for {system_id!r}: {exc}") from exc
 
 
 def _default_now(forecasts: pl.DataFrame) -> datetime:
@@ -145,7 +170,8 @@ def kpis(
         zones = records.load_zones(conn, system_id)
     last = last or datetime.now(UTC).date()
     first = last - timedelta(days=PERIOD_DAYS[period] - 1)
-    trips = store.lake.scan(Dataset.TRIPS, system_id=system_id, start=first, end=last)
+    history = min(first, last - timedelta(days=IDLE_LOOKBACK_DAYS - 1))
+    trips = store.lake.scan(Dataset.TRIPS, system_id=system_id, start=history, end=last)
     holidays = (
         holiday_dates(system.country, system.subdivision, first, last)
         if system.country

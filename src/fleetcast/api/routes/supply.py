@@ -64,7 +64,7 @@ def vehicles(
     "/supply",
     response_model=SupplyOut,
     response_class=FastJSON,
-    responses=_ERRORS,
+    responses={**_ERRORS, 409: {"model": ErrorOut}},
     summary="Where vehicles or docks are short now, ranked",
 )
 def supply(

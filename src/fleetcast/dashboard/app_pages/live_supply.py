@@ -19,7 +19,7 @@ from fleetcast.analytics.availability import DeficitReport
 from fleetcast.analytics.kpis import FleetKpis, KpiParams
 from fleetcast.dashboard import charts, maps, state
 from fleetcast.dashboard import formatting as fmt
-from fleetcast.jobs.live import Period
+from fleetcast.jobs.live import NothingToCompareError, Period
 from fleetcast.jobs.live_charts import LiveFeed
 
 TITLE = "Live supply"
@@ -422,7 +422,7 @@ def read_report(key: state.StoreKey, system_id: str) -> tuple[DeficitReport | No
     """The deficit report, or why there is none (the message of the job's refusal)."""
     try:
         return state.live_supply(key, system_id), None
-    except ValueError as exc:
+    except NothingToCompareError as exc:
         return None, str(exc)
 
 
