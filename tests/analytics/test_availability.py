@@ -26,6 +26,7 @@ from fleetcast.analytics.availability import (
     expected_demand,
     expected_shortage,
 )
+from fleetcast.analytics.kpis import local_midnight
 from fleetcast.errors import SchemaError
 from shared_data import shared_file
 
@@ -678,3 +679,22 @@ def test_deficit_params_from_mapping() -> None:
     assert DeficitParams.from_mapping({"min_move": 2}).min_move == 2
     with pytest.raises(ValueError, match="horizon"):
         DeficitParams.from_mapping({"horizon": 3})
+
+
+@pytest.mark.parametrize("day", [date(2025, 10, 26), date(2025, 3, 30)])
+def test_a_whole_day_expects_its_forecast_when_clocks_change(day: date) -> None:
+    """On the 25-hour and the 23-hour day of Europe/Paris, the whole day's expected demand
+    is the day's forecast, with even shares and with a profile."""
+    forecasts = pl.DataFrame(
+        {"zone_id": ["a"], "target_date": [day], "horizon": [1], "mean": [24.0]}
+    )
+    start = local_midnight(day, "Europe/Paris")
+    end = local_midnight(day + timedelta(days=1), "Europe/Paris")
+    profile = pl.DataFrame(
+        {"zone_id": ["a"] * 24, "hour": list(range(24)), "trips": [h + 1 for h in range(24)]}
+    )
+    for hourly in (None, profile):
+        got = expected_demand(
+            forecasts, start=start, end=end, timezone="Europe/Paris", hourly_profile=hourly
+        )
+        assert got["expected_demand"].to_list() == pytest.approx([24.0])

@@ -213,7 +213,8 @@ def expected_demand(
     ``hour``, ``trips``, e.g. ``demand.hourly_demand``) when given, else even over 24 hours.
 
     When a zone has several forecasts of one day, the shortest horizon wins; days of the
-    window without a forecast add nothing.
+    window without a forecast add nothing. Shares are normalised over each local day's real
+    hours, so a whole 23- or 25-hour day (clocks changing) still expects its forecast.
     """
     check_timezone(timezone)
     _require(forecasts, ("zone_id", "target_date", demand_column), "forecasts")
@@ -235,11 +236,35 @@ def expected_demand(
         timezone=timezone,
     ).select("date", "hour", (pl.col("seconds") / 3600.0).alias("weight"))
     shares = _hour_shares(hourly_profile, daily.select("zone_id").unique(), profile_prior_trips)
+    days = window.select("date").unique().collect()["date"].to_list()
+    whole_days = local_hour_pieces(
+        pl.LazyFrame(
+            {
+                "_s": [local_midnight(d, timezone) for d in days],
+                "_e": [local_midnight(d + timedelta(days=1), timezone) for d in days],
+            },
+            schema={"_s": pl.Datetime("us", "UTC"), "_e": pl.Datetime("us", "UTC")},
+        ),
+        start="_s",
+        end="_e",
+        timezone=timezone,
+    ).select("date", "hour", (pl.col("seconds") / 3600.0).alias("weight"))
+    day_total = (
+        whole_days.join(shares, on="hour", how="inner")
+        .group_by("zone_id", "date")
+        .agg((pl.col("weight") * pl.col("share")).sum().alias("day_total"))
+    )
     return (
         window.join(daily, on="date", how="inner")
         .join(shares, on=["zone_id", "hour"], how="inner")
+        .join(day_total, on=["zone_id", "date"], how="inner")
         .group_by("zone_id")
-        .agg((pl.col("weight") * pl.col("share") * pl.col("demand")).sum().alias("expected_demand"))
+        .agg(
+            (pl.col("weight") * pl.col("share") * pl.col("demand") / pl.col("day_total"))
+            .sum()
+            .round(9)
+            .alias("expected_demand")
+        )
         .sort("zone_id")
         .collect()
     )
