@@ -8,6 +8,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,8 +22,8 @@ from sqlalchemy.engine import Engine, make_url
 
 import fleetcast.jobs.ingest
 from fleetcast.domain import Dataset
-from fleetcast.errors import NothingLoadedError, SchemaError, SourceError
-from fleetcast.jobs.operator import ingest_mds, ingest_opsdb
+from fleetcast.errors import ConfigError, NothingLoadedError, SchemaError, SourceError
+from fleetcast.jobs.operator import ingest_mds, ingest_opsdb, reset_opsdb_watermark
 from fleetcast.sources.opsdb import OpsdbConfig, TableMapping, Watermark
 from fleetcast.store import Store, records, state
 
@@ -48,8 +49,14 @@ def server_unavailable(reason: str) -> NoReturn:
 
 
 @pytest.fixture(params=["mariadb", "postgres"])
-def source(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """The operator's database on each real server (MariaDB, PostgreSQL)."""
+def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The operator's database on each real server (MariaDB, PostgreSQL); a test may add a
+    SQLite file by parametrizing ``source`` indirectly with "sqlite"."""
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'operator.db'}")
+        yield engine
+        engine.dispose()
+        return
     if request.param == "mariadb":
         try:
             import pymysql  # noqa: F401
@@ -436,6 +443,64 @@ def test_opsdb_batch_with_no_good_row_keeps_the_watermark(
     assert run_trips(store, config, mini_zones_path).rows_accepted == 2
 
 
+def test_opsdb_trips_with_a_null_key_quarantine_it_and_read_on(
+    store: Store, source: Engine, table_name: str, mini_zones_path: Path
+) -> None:
+    """The key is a nullable column and the second ride (the last of the first batch of 2)
+    has none: the run succeeds, that ride is quarantined with its reason and counted as
+    read, the stored watermark keeps a real key, and the next run reads on without the
+    crash that a stored null key caused (``key > NULL``)."""
+    rows = [ride(n, T0 + timedelta(minutes=n)) for n in (1, 2, 3)]
+    rows[1]["scooter"] = None
+    insert(source, rides_table(table_name), rows)
+    base = trips_config(source, table_name)
+    assert base.trips is not None
+    config = replace(base, trips=replace(base.trips, key="scooter"))
+    first = run_trips(store, config, mini_zones_path)
+    assert (first.rows_read, first.rows_accepted, first.rows_rejected) == (3, 2, 1)
+    assert first.reasons == {"missing scooter (the key that orders rows)": 1}
+    assert first.status == "partial"
+    assert watermark(store, config) == Watermark(T0 + timedelta(minutes=3), key="S0")
+    quarantine = store.lake.read(Dataset.QUARANTINE, system_id="ops")
+    assert [json.loads(r)["ride_id"] for r in quarantine["record"]] == ["2"]
+    insert(source, rides_table(table_name), [ride(4, T0 + timedelta(minutes=4))])
+    second = run_trips(store, config, mini_zones_path)
+    assert (second.rows_read, second.rows_new, second.rows_rejected) == (1, 1, 0)
+    assert sorted(lake_trips(store)["trip_id"]) == ["1", "3", "4"]
+
+
+def test_opsdb_refuses_a_watermark_taken_with_another_ordering(
+    store: Store, source: Engine, table_name: str, mini_zones_path: Path
+) -> None:
+    """After a first read by finish time, a config that orders by another watermark column,
+    kind or key is refused with a ConfigError naming the watermarks row to delete (the old
+    watermark would compare a time with ids, or skip rows); the store is left as it was,
+    and once the watermark is reset the table is read again from its first row."""
+    insert(source, rides_table(table_name), [ride(n, T0 + timedelta(minutes=n)) for n in (1, 2)])
+    config = trips_config(source, table_name)
+    assert config.trips is not None
+    run_trips(store, config, mini_zones_path)
+    stored = watermark(store, config)
+    changes: list[dict[str, Any]] = [
+        {"watermark": "ride_id", "watermark_kind": "id"},
+        {"watermark": "started_at"},
+        {"key": "scooter"},
+    ]
+    for change in changes:
+        changed = replace(config, trips=replace(config.trips, **change))
+        with pytest.raises(ConfigError, match="watermarks table") as err:
+            run_trips(store, changed, mini_zones_path)
+        assert f"source = '{config.source_key('trips')}'" in str(err.value)
+        assert "entity = 'trips'" in str(err.value)
+        assert watermark(store, config) == stored
+    by_id = replace(config, trips=replace(config.trips, watermark="ride_id", watermark_kind="id"))
+    assert reset_opsdb_watermark(store, system_id="ops", config=by_id) is not None
+    again = run_trips(store, by_id, mini_zones_path)
+    assert (again.watermark_before, again.rows_read, again.rows_new) == (None, 2, 0)
+    assert watermark(store, by_id) == Watermark(2)
+    assert demand_total(store) == 2
+
+
 def pings_table(name: str) -> sa.Table:
     """An operator's telemetry table: an id, a time (timestamptz on PostgreSQL) and JSON."""
     return sa.Table(
@@ -579,3 +644,29 @@ def test_opsdb_telemetry_crash_before_the_db_commit_then_rerun(
     assert [e["status"] for e in log if e["dataset"] == "telemetry"].count("failed") == 1
     assert vehicle_state(store, "ops")["S1"]["battery_pct"] == 78.0
     assert run_telemetry(store, config, mini_zones_path).rows_read == 0
+
+
+@pytest.mark.parametrize("source", ["mariadb", "postgres", "sqlite"], indirect=True)
+def test_opsdb_telemetry_with_a_null_key_in_row_two(
+    store: Store, source: Engine, table_name: str, mini_zones_path: Path
+) -> None:
+    """The reviewer's case: pings read by id with the scooter as key, batches of 2, the
+    second ping without a scooter. The run succeeds with that ping quarantined (its reason
+    counted, read once), and a second run neither crashes nor reads it again."""
+    rows = pings(source)[:3]
+    rows[1]["scooter_id"] = None
+    insert(source, pings_table(table_name), rows)
+    base = telemetry_config(source, table_name)
+    assert base.telemetry is not None
+    config = replace(base, telemetry=replace(base.telemetry, key="scooter_id"))
+    first = run_telemetry(store, config, mini_zones_path)
+    assert (first.rows_read, first.rows_accepted, first.rows_rejected) == (3, 1, 2)
+    assert first.reasons == {
+        "battery outside 0-100 %": 1,
+        "missing scooter_id (the key that orders rows)": 1,
+    }
+    assert watermark(store, config, "telemetry") == Watermark(3, key="S3")
+    quarantine = store.lake.read(Dataset.QUARANTINE, system_id="ops")
+    assert sorted(json.loads(r)["id"] for r in quarantine["record"]) == ["2", "3"]
+    second = run_telemetry(store, config, mini_zones_path)
+    assert (second.rows_read, second.batches, second.status) == (0, 0, "ok")

@@ -246,6 +246,87 @@ def test_config_refuses_what_it_does_not_understand(
         OpsdbConfig.from_toml(path, env={})
 
 
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (('timezone = "America/Chicago"', "timezone = 5"), r"\[opsdb\] timezone must be an IANA"),
+        (('json_column = "payload"', "json_column = 3"), r"json_column must be a non-empty name"),
+        (("[opsdb.telemetry]\n", '[opsdb.telemetry]\nspeed_unit = ["x"]\n'), r"speed_unit \['x'\]"),
+        (("[opsdb.telemetry]\n", "[opsdb.telemetry]\nbattery_unit = 1\n"), "battery_unit 1 not"),
+        (('watermark_kind = "timestamp"', "watermark_kind = []"), r"watermark_kind \[\] not"),
+        (("[opsdb.trips]\n", "[opsdb.trips]\nkey = 7\n"), "key must be a non-empty name, got 7"),
+        (("[opsdb.trips]\n", "[opsdb.trips]\nschema = true\n"), "schema must be a non-empty"),
+        (('extra_columns = ["firmware"]', "extra_columns = [1]"), r"extra_columns must be a list"),
+        (('extra_columns = ["firmware"]', 'extra_columns = "fw"'), r"extra_columns must be a list"),
+        (("[opsdb]\n", '[opsdb]\npassword_env = ["X"]\n'), "password_env must name an environ"),
+        (('url = "mysql://reader@db.internal:3306/fleet"', "url = 5"), "url must be text, got 5"),
+        (("[opsdb.trips.columns]\n", "[opsdb.trips.columns]\nvehicle_id = 1\n"), "non-empty name"),
+    ],
+    ids=[
+        "timezone",
+        "json_column",
+        "speed_unit",
+        "battery_unit",
+        "watermark_kind",
+        "key",
+        "schema",
+        "extra_columns-item",
+        "extra_columns-text",
+        "password_env",
+        "url",
+        "columns-value",
+    ],
+)
+def test_config_of_the_wrong_type_is_a_config_error(
+    tmp_path: Path, edit: tuple[str, str], says: str
+) -> None:
+    """A setting of the wrong TOML type (a number or a list where a name was meant) is a
+    ConfigError naming the setting, not a TypeError traceback from deep inside."""
+    path = tmp_path / "ops.toml"
+    assert edit[0] in TRIPS_TOML
+    path.write_text(TRIPS_TOML.replace(edit[0], edit[1], 1))
+    with pytest.raises(ConfigError, match=says):
+        OpsdbConfig.from_toml(path, env={})
+
+
+def test_every_config_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Problems in [opsdb] and in both entity tables come in one ConfigError that lists each
+    one with its setting, so the file is fixed in one go."""
+    path = tmp_path / "ops.toml"
+    edits = [
+        ('timezone = "America/Chicago"', "timezone = 5"),
+        ("batch_size = 500", 'batch_size = "many"'),
+        ('watermark_kind = "timestamp"', 'watermark_kind = "date"'),
+        ('json_column = "payload"', "json_column = 3"),
+        ("[opsdb.telemetry]\n", '[opsdb.telemetry]\nspeed_unit = ["x"]\n'),
+    ]
+    text = TRIPS_TOML
+    for old, new in edits:
+        text = text.replace(old, new, 1)
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        OpsdbConfig.from_toml(path, env={})
+    message = str(err.value)
+    assert message.startswith("5 problems in the [opsdb] settings:")
+    for setting in ("timezone", "batch_size", "watermark_kind", "json_column", "speed_unit"):
+        assert setting in message
+
+
+def test_a_mapping_built_in_code_checks_its_types_too() -> None:
+    """TableMapping refuses wrong types itself (not only when read from TOML), each named."""
+    with pytest.raises(ConfigError) as err:
+        TableMapping(
+            entity="telemetry",
+            table="pings",
+            watermark="id",
+            speed_unit=["x"],  # type: ignore[arg-type]
+            json_column=3,  # type: ignore[arg-type]
+        )
+    assert "speed_unit ['x']" in str(err.value) and "json_column" in str(err.value)
+    with pytest.raises(ConfigError, match="timezone must be an IANA name"):
+        OpsdbConfig(url="postgresql://reader@pg/ops", timezone=5)  # type: ignore[arg-type]
+
+
 def test_a_missing_entity_section_says_which_to_add() -> None:
     """Asking for telemetry without [opsdb.telemetry] names the section."""
     config = OpsdbConfig(url="postgresql://reader@pg/ops", trips=trips_mapping("rides"))
@@ -273,6 +354,54 @@ def test_a_garbled_watermark_is_a_config_error() -> None:
     """Text that is not a watermark is refused rather than read as 'from the start'."""
     with pytest.raises(ConfigError, match="not understood"):
         Watermark.decode("last=17")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"watermark": "ride_id", "watermark_kind": "id"},
+        {"watermark": "started_at"},
+        {"key": "from_lat"},
+        {"columns": {**trips_mapping("x").columns, "trip_id": "started_at"}},
+    ],
+    ids=["column-and-kind", "column", "key", "default-key"],
+)
+def test_a_watermark_taken_with_another_ordering_is_refused(change: dict[str, Any]) -> None:
+    """A watermark stores its column, kind and key; read back after any of them changed
+    (even the key that defaults to trip_id's column) it is a ConfigError, never reused."""
+    before = trips_mapping("rides")
+    text = Watermark(T0, key=4).encode(before)
+    assert opsdb.resume_from(text, before) == Watermark(T0, key=4)
+    with pytest.raises(ConfigError, match=r"does not fit .*now say") as err:
+        opsdb.resume_from(text, trips_mapping("rides", **change))
+    assert "watermark = 'finished_at' (watermark_kind = 'timestamp'), key = 'ride_id'" in str(
+        err.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "fits"),
+    [
+        (Watermark(T0, key=4), True),
+        (Watermark(T0), True),
+        (Watermark(41, key=4), False),
+    ],
+    ids=["time-and-key", "time-null-key", "id-value"],
+)
+def test_a_watermark_stored_without_its_ordering_must_fit_its_shape(
+    stored: Watermark, fits: bool
+) -> None:
+    """A watermark written before orderings were stored is used only when its value is of
+    the configured kind (a null key, which such a watermark could hold, is accepted)."""
+    mapping = trips_mapping("rides")
+    if fits:
+        assert opsdb.resume_from(stored.encode(), mapping) == stored
+    else:
+        with pytest.raises(ConfigError, match="is not a time"):
+            opsdb.resume_from(stored.encode(), mapping)
+    ids = trips_mapping("rides", watermark="ride_id", watermark_kind="id")
+    with pytest.raises(ConfigError, match="its own key"):
+        opsdb.resume_from(Watermark(41, key=4).encode(), ids)
 
 
 def telemetry_batch(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -475,6 +604,57 @@ def test_id_watermark_reads_only_newer_rows(source: Engine, table_name: str) -> 
     assert [
         int(i) for b in read_all(source, mapping, first[0].after, 10) for i in b.frame["ride_id"]
     ] == [6]
+
+
+def rides_with_scooter(name: str) -> sa.Table:
+    """:func:`trips_table` plus a nullable scooter column, to be used as the key."""
+    table = trips_table(name)
+    table.append_column(sa.Column("scooter", sa.String(20)))
+    return table
+
+
+def test_null_keys_are_read_once_and_never_become_the_watermark(
+    source: Engine, table_name: str
+) -> None:
+    """With the key on a nullable column, null-key rows (the second, and two tied with the
+    end of the first batch) come back once each as ``unkeyed``, rejected with their reason
+    and record; no batch ends on a null key, so reading on never compares with a null
+    (which raised SQLAlchemy's ArgumentError), whether NULLs sort first or last."""
+    rows = [
+        {**ride(n, T0 + timedelta(minutes=m)), "scooter": s}
+        for n, m, s in [(1, 1, "A"), (2, 2, None), (3, 3, "C"), (4, 3, None), (5, 3, None)]
+    ]
+    rows += [{**ride(n, T0 + timedelta(minutes=n)), "scooter": f"S{n}"} for n in (6, 7, 8)]
+    write_rows(source, rides_with_scooter(table_name), rows)
+    mapping = trips_mapping(table_name, key="scooter")
+    batches = read_all(source, mapping, None, 2)
+    assert [[int(i) for i in b.frame["ride_id"]] for b in batches] == [[1, 3], [6, 7], [8]]
+    unkeyed = [[json.loads(r)["ride_id"] for r in b.unkeyed["record"]] for b in batches]
+    assert unkeyed == [["2", "4", "5"], [], []]
+    assert set(batches[0].unkeyed["reason"]) == {"missing scooter (the key that orders rows)"}
+    assert batches[0].unkeyed["row_number"].to_list() == [3, 4, 5]
+    assert batches[0].rows_read == 5
+    assert all(b.after.key is not None for b in batches)
+    assert batches[0].after == Watermark(T0 + timedelta(minutes=3), key="C")
+    again = read_all(source, mapping, batches[0].after, 2)
+    assert [int(i) for b in again for i in b.frame["ride_id"]] == [6, 7, 8]
+    assert all(b.unkeyed.is_empty() for b in again)
+
+
+def test_an_old_watermark_with_a_null_key_reads_its_ties_again(
+    source: Engine, table_name: str
+) -> None:
+    """A stored watermark whose key is null (as the previous version could store) no longer
+    wedges the reads: they continue at the start of its watermark value, reading its ties
+    again rather than skipping any."""
+    rows = [{**ride(n, T0 + timedelta(minutes=min(n, 2))), "scooter": f"S{n}"} for n in (1, 2, 3)]
+    write_rows(source, rides_with_scooter(table_name), rows)
+    mapping = trips_mapping(table_name, key="scooter")
+    stuck = opsdb.resume_from(Watermark(T0 + timedelta(minutes=2)).encode(), mapping)
+    assert [int(i) for b in read_all(source, mapping, stuck, 10) for i in b.frame["ride_id"]] == [
+        2,
+        3,
+    ]
 
 
 def test_a_wrong_column_is_a_source_error_naming_the_columns(

@@ -18,10 +18,17 @@ from typing import Any, Final
 
 import httpx
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from fleetcast.domain import Dataset, SystemInfo, check_timezone, conform
-from fleetcast.errors import NothingLoadedError, SchemaError, SourceError, UnknownSystemError
+from fleetcast.errors import (
+    ConfigError,
+    NothingLoadedError,
+    SchemaError,
+    SourceError,
+    UnknownSystemError,
+)
 from fleetcast.geo import Zoning, h3_zoning
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import (
@@ -35,10 +42,11 @@ from fleetcast.jobs.trips import _h3_zones
 from fleetcast.sources import _checks, mds, opsdb
 from fleetcast.sources._tabular import TextTable
 from fleetcast.sources.mds import Kind
-from fleetcast.sources.opsdb import Entity, OpsdbConfig, TableMapping, Watermark
+from fleetcast.sources.opsdb import Entity, OpsdbConfig, TableMapping
 from fleetcast.sources.validate import CheckedTrips
 from fleetcast.store import Store, records, state
 from fleetcast.store.lake import check_system_id
+from fleetcast.store.tables import Watermark as WatermarkRow
 
 MDS_SOURCE: Final = "mds"
 OPSDB_SOURCE: Final = "opsdb"
@@ -410,6 +418,13 @@ def ingest_opsdb(
     A batch in which no row is good raises NothingLoadedError and leaves the watermark
     before it: a whole batch of bad rows usually means a wrong column map, and those rows
     are read again (with newer ones) once it is fixed.
+
+    Rows whose key is null are quarantined with their batch (see
+    :func:`fleetcast.sources.opsdb.read_batches`), so a null never becomes the watermark.
+    The watermark is stored with the ordering it belongs to (watermark column, kind, key);
+    if the settings now give another, the run stops with a ConfigError before reading,
+    saying which watermarks row to delete (or :func:`reset_opsdb_watermark`), because a
+    position in one ordering would skip or repeat rows in another.
     """
     progress = progress or Silent()
     began = perf_counter()
@@ -429,7 +444,15 @@ def ingest_opsdb(
     source = config.source_key(entity)
     with store.connect() as conn:
         stored = state.get_watermark(conn, system_id, source, entity)
-    since = Watermark.decode(stored) if stored is not None else None
+    try:
+        since = opsdb.resume_from(stored, mapping) if stored is not None else None
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc}. Put the old settings back, or read {mapping.table} again from its first "
+            f"row by deleting its stored watermark: the row of the watermarks table with "
+            f"system_id = {system_id!r}, source = {source!r} and entity = {entity!r} (or "
+            "call fleetcast.jobs.operator.reset_opsdb_watermark)"
+        ) from exc
     shown_table = f"{mapping.schema}.{mapping.table}" if mapping.schema else mapping.table
     report = OpsdbReport(
         system_id=system_id,
@@ -477,7 +500,7 @@ def ingest_opsdb(
                     )
                 )
             report.watermark_after = str(batch.after)
-            progress.advance(batch.frame.height)
+            progress.advance(batch.rows_read)
             if max_batches is not None and report.batches >= max_batches:
                 break
     except SourceError as exc:
@@ -497,6 +520,28 @@ def ingest_opsdb(
     return report
 
 
+def reset_opsdb_watermark(
+    store: Store, *, system_id: str, config: OpsdbConfig, entity: Entity = "trips"
+) -> str | None:
+    """Forget how far ``entity``'s table has been read, so the next run reads it from its first
+    row; returns the watermark that was stored (None if there was none).
+
+    For after the watermark column, its kind or the key changed: the stored watermark is a
+    position in the old ordering, which :func:`ingest_opsdb` refuses to reuse. The rows are
+    then read (and loaded) again: trips keep one copy per trip id.
+    """
+    source = config.source_key(entity)
+    where = (
+        (WatermarkRow.system_id == system_id)
+        & (WatermarkRow.source == source)
+        & (WatermarkRow.entity == entity)
+    )
+    with store.begin() as conn:
+        stored = state.get_watermark(conn, system_id, source, entity)
+        conn.execute(sa.delete(WatermarkRow).where(where))
+    return stored
+
+
 def _opsdb_trips(
     store: Store,
     batch: opsdb.Batch,
@@ -513,7 +558,7 @@ def _opsdb_trips(
     try:
         loaded = ingest_text_table(
             store,
-            TextTable(batch.frame, pl.DataFrame(schema=_checks.REJECTED_SCHEMA)),
+            TextTable(batch.frame, batch.unkeyed),
             system=system,
             to_candidates=candidates,
             source=OPSDB_SOURCE,
@@ -521,7 +566,7 @@ def _opsdb_trips(
             zoning=zoning,
             on_accepted=grow,
             on_success=lambda conn: state.set_watermark(
-                conn, system.system_id, source, mapping.entity, batch.after.encode()
+                conn, system.system_id, source, mapping.entity, batch.after.encode(mapping)
             ),
         )
     except NothingLoadedError as exc:
@@ -541,7 +586,9 @@ def _opsdb_telemetry(
     location: str,
 ) -> _Loaded:
     """One batch of telemetry: lake first, then state, log and watermark in one transaction."""
-    checked = opsdb.check_telemetry(batch.frame, mapping, system_id=system_id, timezone=timezone)
+    checked = opsdb.check_telemetry(
+        batch.frame, mapping, system_id=system_id, timezone=timezone
+    ).with_rejected(batch.unkeyed)
     if checked.accepted.is_empty():
         error = _nothing_loaded(location, checked.rows_read, checked.reasons)
         _log_failed(
@@ -555,7 +602,7 @@ def _opsdb_telemetry(
         )
         raise NothingLoadedError(_stays(str(error), batch, mapping), checked.reasons)
     before = batch.before.encode() if batch.before else ""
-    name = f"{system_id}|{source}|{mapping.entity}|{before}|{batch.after.encode()}"
+    name = f"{system_id}|{source}|{mapping.entity}|{before}|{batch.after.encode(mapping)}"
     return _load_snapshots(
         store,
         dataset=Dataset.TELEMETRY,
@@ -568,7 +615,7 @@ def _opsdb_telemetry(
         ingest_id=str(uuid.uuid5(_BATCH_IDS, name)),
         source=OPSDB_SOURCE,
         location=location,
-        watermark=(source, mapping.entity, batch.after.encode()),
+        watermark=(source, mapping.entity, batch.after.encode(mapping)),
     )
 
 

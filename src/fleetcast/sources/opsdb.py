@@ -41,9 +41,22 @@ Rows are read in batches of ``batch_size``, in (watermark, key) order, each batc
 the rows after the last one of the previous batch (keyset paging: no OFFSET, no long-held
 cursor on the operator's server). Ordering by the key as well makes ties exact: rows that
 share the watermark's timestamp are read once each, even when a batch ends among them. Rows
-whose watermark is null are never read. A timestamp watermark only sees rows whose time is
-after the last one read, so it should be set when a row becomes final (a trip's end, a
-ping's arrival); a row committed late with an earlier time is missed, as with any watermark.
+whose watermark is null are never read (not final yet). A timestamp watermark only sees rows
+whose time is after the last one read, so it should be set when a row becomes final (a
+trip's end, a ping's arrival); a row committed late with an earlier time is missed, as with
+any watermark.
+
+A row whose key is null has no place in that order, and a null could never be a position
+to continue from: such rows are never where a batch ends (nor in a stored watermark).
+Each is read once, with the batch whose watermark range holds its watermark value, and
+quarantined with the reason "missing <key column> (the key that orders rows)"; it counts
+as read and rejected. (One newer than every keyed row is read once a keyed row comes
+after it.)
+
+The stored watermark records the ordering it is a position in (watermark column, kind and
+key); after any of them changes in the settings, the run is refused with a ConfigError
+that says which row of the ``watermarks`` table to delete to read the table again from its
+first row (see :func:`resume_from`).
 
 Telemetry fields (vehicle_id, observed_at, lat, lon, speed_kmh, battery_pct, is_locked,
 hdop, vehicle_type) come from a column, from a dotted key of ``json_column`` (``json_keys``),
@@ -152,6 +165,8 @@ _TABLE_KEYS: Final = frozenset(
         "battery_unit",
     }
 )
+_TABLE_FIELDS: Final = tuple(sorted(_TABLE_KEYS))
+"""TableMapping's fields besides ``entity`` (one per TOML key of an entity's table)."""
 _CONFIG_KEYS: Final = frozenset(
     {"url", "password_env", "timezone", "batch_size", "connect_timeout_s", *ENTITIES}
 )
@@ -175,43 +190,12 @@ class TableMapping:
     battery_unit: BatteryUnit = "percent"
 
     def __post_init__(self) -> None:
-        where = f"[opsdb.{self.entity}]"
         if self.entity not in ENTITIES:
             raise ConfigError(f"entity {self.entity!r} not understood: use trips or telemetry")
-        for name, value in (("table", self.table), ("watermark", self.watermark)):
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"{where}: {name} must name a column or table, got {value!r}")
-        if self.watermark_kind not in get_args(WatermarkKind):
-            raise ConfigError(
-                f"{where}: watermark_kind {self.watermark_kind!r} not understood: "
-                "use 'id' (an increasing integer column) or 'timestamp'"
-            )
-        if self.speed_unit not in _SPEED_FACTOR:
-            raise ConfigError(f"{where}: speed_unit {self.speed_unit!r} not understood")
-        if self.battery_unit not in _BATTERY_FACTOR:
-            raise ConfigError(f"{where}: battery_unit {self.battery_unit!r} not understood")
-        allowed = _FIELDS[self.entity]
-        for section, names in (("columns", self.columns), ("json_keys", self.json_keys)):
-            unknown = sorted(set(names) - set(allowed))
-            if unknown:
-                raise ConfigError(
-                    f"{where}.{section}: field(s) {unknown} not understood; "
-                    f"fields are {', '.join(allowed)}"
-                )
-            if not all(isinstance(v, str) and v.strip() for v in names.values()):
-                raise ConfigError(f"{where}.{section}: every value must be a non-empty name")
-        if self.entity == "trips":
-            if self.json_column or self.json_keys or self.extra_columns:
-                raise ConfigError(
-                    f"{where}: json_column, json_keys and extra_columns are for telemetry"
-                )
-            mapped = set(self.columns)
-            if "start_zone" not in mapped and not {"start_lat", "start_lon"} <= mapped:
-                raise ConfigError(
-                    f"{where}.columns: trips need start_zone, or start_lat and start_lon"
-                )
-        elif self.json_keys and not self.json_column:
-            raise ConfigError(f"{where}: json_keys need json_column (the JSON column's name)")
+        values = {name: getattr(self, name) for name in _TABLE_FIELDS}
+        problems = _table_problems(self.entity, values)
+        if problems:
+            raise SettingsError(problems)
 
     @property
     def field_columns(self) -> dict[str, str]:
@@ -231,6 +215,13 @@ class TableMapping:
         return self.field_columns.get(own, own)
 
     @property
+    def ordering(self) -> dict[str, str]:
+        """What a watermark of this mapping is a position in: the watermark column, its kind
+        and the key column. Stored with the watermark, so a watermark is never read back
+        under another ordering, in which it would skip or repeat rows."""
+        return {"watermark": self.watermark, "kind": self.watermark_kind, "key": self.key_column}
+
+    @property
     def selected(self) -> list[str]:
         """Columns read from the table, each once, in a stable order."""
         names = [
@@ -244,38 +235,108 @@ class TableMapping:
 
     @classmethod
     def from_mapping(cls, entity: Entity, doc: Mapping[str, Any]) -> TableMapping:
-        """A mapping from its TOML table; unknown keys are refused, not ignored."""
+        """A mapping from its TOML table; unknown keys are refused, not ignored.
+
+        Every problem of the table (unknown keys, missing or mistyped values) is reported in
+        one ConfigError, so a config is fixed in one go rather than one error per run.
+        """
         where = f"[opsdb.{entity}]"
         if not isinstance(doc, Mapping):
             raise ConfigError(f"{where} must be a table")
+        problems: list[str] = []
         unknown = sorted(set(doc) - _TABLE_KEYS)
         if unknown:
-            raise ConfigError(
+            problems.append(
                 f"{where}: key(s) {unknown} not understood; known keys are {sorted(_TABLE_KEYS)}"
             )
-        for name in ("table", "watermark"):
-            if name not in doc:
-                raise ConfigError(f"{where}: {name} is required")
-        columns, keys = doc.get("columns", {}), doc.get("json_keys", {})
-        extra = doc.get("extra_columns", [])
-        if not isinstance(columns, Mapping) or not isinstance(keys, Mapping):
-            raise ConfigError(f"{where}: columns and json_keys must be tables")
-        if not isinstance(extra, list):
-            raise ConfigError(f"{where}: extra_columns must be a list of column names")
-        return cls(
-            entity=entity,
-            table=doc["table"],
-            watermark=doc["watermark"],
-            watermark_kind=doc.get("watermark_kind", "id"),
-            columns=dict(columns),
-            key=doc.get("key"),
-            schema=doc.get("schema"),
-            json_column=doc.get("json_column"),
-            json_keys=dict(keys),
-            extra_columns=tuple(str(c) for c in extra),
-            speed_unit=doc.get("speed_unit", "km/h"),
-            battery_unit=doc.get("battery_unit", "percent"),
+        problems += [
+            f"{where}: {name} is required" for name in ("table", "watermark") if name not in doc
+        ]
+        values = {name: doc[name] for name in _TABLE_FIELDS if name in doc}
+        problems += _table_problems(entity, values)
+        if problems:
+            raise SettingsError(problems)
+        for name in ("columns", "json_keys"):
+            if name in values:
+                values[name] = dict(values[name])
+        if "extra_columns" in values:
+            values["extra_columns"] = tuple(values["extra_columns"])
+        return cls(entity=entity, **values)
+
+
+def _table_problems(entity: Entity, values: Mapping[str, Any]) -> list[str]:
+    """Every problem of a table mapping's ``values`` (by field name; absent ones are left out
+    and take their defaults), each naming its field, so one message lists them all.
+
+    Types are checked before anything uses the values: TOML gives a number or a list where a
+    name was meant, and such a value used as a column name or looked up as a unit would fail
+    with a traceback instead of saying which setting is wrong.
+    """
+    where = f"[opsdb.{entity}]"
+    problems: list[str] = []
+    for name in ("table", "watermark"):
+        if name in values and not _is_name(values[name]):
+            problems.append(f"{where}: {name} must name a column or table, got {values[name]!r}")
+    for name in ("key", "schema", "json_column"):
+        value = values.get(name)
+        if value is not None and not _is_name(value):
+            problems.append(f"{where}: {name} must be a non-empty name, got {value!r}")
+    kind = values.get("watermark_kind", "id")
+    if not isinstance(kind, str) or kind not in get_args(WatermarkKind):
+        problems.append(
+            f"{where}: watermark_kind {kind!r} not understood: "
+            "use 'id' (an increasing integer column) or 'timestamp'"
         )
+    for name, known in (("speed_unit", _SPEED_FACTOR), ("battery_unit", _BATTERY_FACTOR)):
+        unit = values.get(name)
+        if unit is not None and (not isinstance(unit, str) or unit not in known):
+            problems.append(f"{where}: {name} {unit!r} not understood: use {', '.join(known)}")
+    extra = values.get("extra_columns", ())
+    if not isinstance(extra, tuple | list) or not all(_is_name(c) for c in extra):
+        problems.append(f"{where}: extra_columns must be a list of column names, got {extra!r}")
+    allowed = _FIELDS[entity]
+    mapped: set[str] = set()
+    for section in ("columns", "json_keys"):
+        names = values.get(section, {})
+        if not isinstance(names, Mapping):
+            problems.append(f"{where}: {section} must be a table of field = name, got {names!r}")
+            continue
+        if section == "columns":
+            mapped = set(names)
+        unknown = sorted(set(names) - set(allowed))
+        if unknown:
+            problems.append(
+                f"{where}.{section}: field(s) {unknown} not understood; "
+                f"fields are {', '.join(allowed)}"
+            )
+        if not all(_is_name(v) for v in names.values()):
+            problems.append(f"{where}.{section}: every value must be a non-empty name")
+    if entity == "trips":
+        if values.get("json_column") or values.get("json_keys") or values.get("extra_columns"):
+            problems.append(f"{where}: json_column, json_keys and extra_columns are for telemetry")
+        if "start_zone" not in mapped and not {"start_lat", "start_lon"} <= mapped:
+            problems.append(f"{where}.columns: trips need start_zone, or start_lat and start_lon")
+    elif values.get("json_keys") and not values.get("json_column"):
+        problems.append(f"{where}: json_keys need json_column (the JSON column's name)")
+    return problems
+
+
+def _is_name(value: Any) -> bool:
+    """``value`` is usable as a table or column name: text that is not blank."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+class SettingsError(ConfigError):
+    """Every problem found in the ``[opsdb]`` settings at once, each naming its setting."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            listed = "\n- ".join(self.problems)
+            message = f"{len(self.problems)} problems in the [opsdb] settings:\n- {listed}"
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,24 +351,14 @@ class OpsdbConfig:
     connect_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
-        parsed = _parse_url(self.url)
-        if parsed.get_backend_name() not in _BACKENDS:
-            raise ConfigError(
-                f"database {parsed.get_backend_name()!r} not supported: use a mysql://, "
-                "mariadb:// or postgresql:// URL"
-            )
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
-            raise ConfigError(f"batch_size must be an integer, got {self.batch_size!r}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
-        timeout = self.connect_timeout_s
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigError(f"connect_timeout_s must be a positive number, got {timeout!r}")
-        if self.timezone is not None:
-            try:
-                check_timezone(self.timezone)
-            except SchemaError as exc:
-                raise ConfigError(f"[opsdb] timezone: {exc}") from exc
+        problems = _config_problems(
+            url=self.url,
+            timezone=self.timezone,
+            batch_size=self.batch_size,
+            connect_timeout_s=self.connect_timeout_s,
+        )
+        if problems:
+            raise SettingsError(problems)
 
     @property
     def shown_url(self) -> str:
@@ -340,37 +391,59 @@ class OpsdbConfig:
         """The config from an ``[opsdb]`` table; the URL and password may come from ``env``."""
         env = os.environ if env is None else env
         where = f"[opsdb]{' in ' + origin if origin else ''}"
+        problems: list[str] = []
         unknown = sorted(set(doc) - _CONFIG_KEYS)
         if unknown:
-            raise ConfigError(
+            problems.append(
                 f"{where}: key(s) {unknown} not understood; known keys are {sorted(_CONFIG_KEYS)}"
             )
-        url = env.get(URL_ENV) or None
+        password_env = doc.get("password_env", PASSWORD_ENV)
+        if not _is_name(password_env):
+            problems.append(
+                f"{where}: password_env must name an environment variable, got {password_env!r}"
+            )
+            password_env = PASSWORD_ENV
+        url: Any = env.get(URL_ENV) or None
         if url is None:
             url = doc.get("url")
             if not url:
-                raise ConfigError(
+                problems.append(
                     f"no database URL: set url in {where} (without the password) or the "
                     f"environment variable {URL_ENV}"
                 )
-            if _parse_url(str(url)).password is not None:
-                raise ConfigError(
+            elif not isinstance(url, str):
+                problems.append(f"{where}: url must be text, got {url!r}")
+            elif _url_problem(url) is None and _parse_url(url).password is not None:
+                problems.append(
                     f"the url in {where} holds a password: keep secrets out of files; remove "
-                    f"it and set {doc.get('password_env', PASSWORD_ENV)} (or the whole URL "
-                    f"in {URL_ENV})"
+                    f"it and set {password_env} (or the whole URL in {URL_ENV})"
                 )
+        tables: dict[Entity, TableMapping] = {}
+        for entity in ENTITIES:
+            if entity in doc:
+                try:
+                    tables[entity] = TableMapping.from_mapping(entity, doc[entity])
+                except SettingsError as exc:
+                    problems.extend(exc.problems)
+                except ConfigError as exc:
+                    problems.append(str(exc))
+        settings: dict[str, Any] = {
+            "timezone": doc.get("timezone"),
+            "batch_size": doc.get("batch_size", 10_000),
+            "connect_timeout_s": doc.get("connect_timeout_s", 10.0),
+        }
+        problems += _config_problems(url=url if isinstance(url, str) else None, **settings)
+        if problems:
+            raise SettingsError(problems)
         parsed = _parse_url(str(url))
-        password = env.get(str(doc.get("password_env", PASSWORD_ENV)))
+        password = env.get(password_env)
         if parsed.password is None and password and parsed.username:
             parsed = parsed.set(password=password)
-        tables = {e: TableMapping.from_mapping(e, doc[e]) for e in ENTITIES if e in doc}
         return cls(
             url=parsed.render_as_string(hide_password=False),
             trips=tables.get("trips"),
             telemetry=tables.get("telemetry"),
-            timezone=doc.get("timezone"),
-            batch_size=doc.get("batch_size", 10_000),
-            connect_timeout_s=doc.get("connect_timeout_s", 10.0),
+            **settings,
         )
 
     @classmethod
@@ -398,6 +471,52 @@ class OpsdbConfig:
             where = settings.config_file or "fleetcast.toml"
             raise ConfigError(f"no [opsdb] section in {where}; add one or give --config FILE")
         return cls.from_mapping(section, env=env, origin=str(settings.config_file or ""))
+
+
+def _config_problems(
+    *, url: str | None, timezone: Any, batch_size: Any, connect_timeout_s: Any
+) -> list[str]:
+    """Every problem of the ``[opsdb]`` settings themselves (not of its tables), each naming
+    its setting; a ``url`` of None is left out (its absence is reported by the caller)."""
+    problems: list[str] = []
+    if url is not None:
+        problem = _url_problem(url)
+        if problem is None:
+            backend = _parse_url(url).get_backend_name()
+            if backend not in _BACKENDS:
+                problem = (
+                    f"database {backend!r} not supported: use a mysql://, mariadb:// or "
+                    "postgresql:// URL"
+                )
+        if problem is not None:
+            problems.append(problem)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        problems.append(f"[opsdb] batch_size must be an integer, got {batch_size!r}")
+    elif batch_size < 1:
+        problems.append(f"[opsdb] batch_size must be at least 1, got {batch_size}")
+    timeout = connect_timeout_s
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.append(f"[opsdb] connect_timeout_s must be a positive number, got {timeout!r}")
+    if timezone is not None:
+        if not isinstance(timezone, str):
+            problems.append(
+                f"[opsdb] timezone must be an IANA name such as 'Europe/Paris', got {timezone!r}"
+            )
+        else:
+            try:
+                check_timezone(timezone)
+            except SchemaError as exc:
+                problems.append(f"[opsdb] timezone: {exc}")
+    return problems
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` is not a database URL, or None when it is one."""
+    try:
+        _parse_url(url)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def _parse_url(url: str) -> URL:
@@ -438,20 +557,32 @@ class Watermark:
     value: Any
     key: Any = None
 
-    def encode(self) -> str:
-        """JSON text for the watermarks table (times keep their offset, or lack of one)."""
-        return json.dumps({"value": _to_json(self.value), "key": _to_json(self.key)})
+    def encode(self, mapping: TableMapping | None = None) -> str:
+        """JSON text for the watermarks table (times keep their offset, or lack of one);
+        with ``mapping``, its :attr:`~TableMapping.ordering` is stored too, so that
+        :func:`resume_from` can refuse the watermark once the ordering has changed."""
+        doc: dict[str, Any] = {"value": _to_json(self.value), "key": _to_json(self.key)}
+        if mapping is not None:
+            doc["of"] = mapping.ordering
+        return json.dumps(doc)
 
     @classmethod
     def decode(cls, text: str) -> Watermark:
-        """A watermark from :meth:`encode`'s text."""
+        """A watermark from :meth:`encode`'s text (the ordering it was taken with, if stored,
+        is not checked here: see :func:`resume_from`)."""
+        return cls._load(text)[0]
+
+    @classmethod
+    def _load(cls, text: str) -> tuple[Watermark, Any]:
+        """The watermark in ``text`` and the ordering stored with it (None if none was)."""
         try:
             doc = json.loads(text)
-            return cls(value=_from_json(doc["value"]), key=_from_json(doc.get("key")))
+            mark = cls(value=_from_json(doc["value"]), key=_from_json(doc.get("key")))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(
                 f"stored watermark {text!r} not understood; was it written by another version?"
             ) from exc
+        return mark, doc.get("of")
 
     def __str__(self) -> str:
         value = self.value.isoformat() if isinstance(self.value, date) else str(self.value)
@@ -482,13 +613,71 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def resume_from(text: str, mapping: TableMapping) -> Watermark:
+    """The stored watermark ``text`` as the place where reads of ``mapping`` continue.
+
+    A watermark is a position in one ordering (watermark column, kind, key): read back under
+    another, it would skip rows (an id compared with a newer column) or fail on the server
+    (a time compared with an integer column). So a watermark stored with another ordering
+    is refused with a ConfigError, never reused. One stored before orderings were kept is
+    accepted when its shape fits: a value of the configured kind, and a key only when the
+    mapping has a key column apart from the watermark. (A null key, which such an old
+    watermark could hold, continues at the start of its watermark value: those rows are
+    read again rather than skipped.)
+    """
+    mark, taken = Watermark._load(text)
+    now = mapping.ordering
+    problem: str | None = None
+    if taken is not None:
+        if taken != now:
+            problem = f"it was taken with {_ordering_text(taken)}"
+    elif mapping.watermark_kind == "id" and (
+        isinstance(mark.value, bool) or not isinstance(mark.value, int)
+    ):
+        problem = f"its value {mark.value!r} is not an id"
+    elif mapping.watermark_kind == "timestamp" and not isinstance(mark.value, date):
+        problem = f"its value {mark.value!r} is not a time"
+    elif mark.key is not None and mapping.key_column == mapping.watermark:
+        problem = f"it has a key ({mark.key!r}) but the watermark column is its own key"
+    if problem is None:
+        return mark
+    raise ConfigError(
+        f"the stored watermark ({mark}) does not fit [opsdb.{mapping.entity}]: {problem}, "
+        f"but the settings now say {_ordering_text(now)}; continuing from it would skip or "
+        "repeat rows"
+    )
+
+
+def _ordering_text(ordering: Any) -> str:
+    """An ordering (see :attr:`TableMapping.ordering`) as the settings that give it."""
+    if not isinstance(ordering, dict):
+        return repr(ordering)
+    return (
+        f"watermark = {ordering.get('watermark')!r} (watermark_kind = "
+        f"{ordering.get('kind')!r}), key = {ordering.get('key')!r}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Rows read in one query: text columns named as in the source, ``_row`` from 1."""
+    """Rows read in one query: text columns named as in the source, ``_row`` from 1.
+
+    ``unkeyed`` holds the rows of the batch's watermark range whose key is null, already
+    rejected (REJECTED_SCHEMA, row numbers after the frame's): they cannot be placed in
+    (watermark, key) order, so they are quarantined rather than loaded.
+    """
 
     frame: pl.DataFrame
     before: Watermark | None
     after: Watermark
+    unkeyed: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=_checks.REJECTED_SCHEMA)
+    )
+
+    @property
+    def rows_read(self) -> int:
+        """Rows this batch read: the frame's and the unkeyed ones."""
+        return self.frame.height + self.unkeyed.height
 
 
 def read_batches(
@@ -499,17 +688,23 @@ def read_batches(
     Each batch is one short query on its own connection, asking for the rows after the last
     one yielded, so a caller that stores each batch's ``after`` before taking the next can
     stop at any point and continue there.
+
+    Rows with a null key are left out of that query (a null is not after anything, so it
+    could never be a position to continue from): each batch also reads, on the same
+    connection, the null-key rows whose watermark is in its range (after the previous
+    batch's watermark value, up to and including its own last one) and returns them as
+    ``unkeyed``. The ranges of successive batches do not overlap, so each such row is read
+    once; one newer than every keyed row waits for a keyed row after it.
     """
     names = mapping.selected
     table = sa.table(mapping.table, *(sa.column(n) for n in names), schema=mapping.schema)
     mark = table.c[mapping.watermark]
     key = None if mapping.key_column == mapping.watermark else table.c[mapping.key_column]
-    base = (
-        sa.select(*(table.c[n] for n in names))
-        .where(mark.is_not(None))
-        .order_by(mark, *([key] if key is not None else []))
-        .limit(batch_size)
-    )
+    columns = [table.c[n] for n in names]
+    base = sa.select(*columns).where(mark.is_not(None))
+    if key is not None:
+        base = base.where(key.is_not(None))
+    base = base.order_by(mark, *([key] if key is not None else [])).limit(batch_size)
     position = since
     while True:
         query = base if position is None else base.where(_after(mark, key, position))
@@ -520,28 +715,59 @@ def read_batches(
         try:
             with conn:
                 result = conn.execute(query)
-                columns = list(result.keys())
+                header = list(result.keys())
                 rows = result.all()
+                if not rows:
+                    return
+                last = rows[-1]
+                after = Watermark(
+                    value=_checked_mark(last[names.index(mapping.watermark)], mapping),
+                    key=None if key is None else last[names.index(mapping.key_column)],
+                )
+                nulls: Sequence[Any] = []
+                if key is not None:
+                    unkeyed = sa.select(*columns).where(key.is_(None), mark <= after.value)
+                    if position is not None:
+                        unkeyed = unkeyed.where(mark > position.value)
+                    nulls = conn.execute(unkeyed.order_by(mark)).all()
         except DBAPIError as exc:
             raise _read_error(exc, engine, mapping, connecting=False) from exc
-        if not rows:
-            return
-        last = rows[-1]
-        after = Watermark(
-            value=_checked_mark(last[names.index(mapping.watermark)], mapping),
-            key=None if key is None else last[names.index(mapping.key_column)],
+        yield Batch(
+            _text_frame(header, rows),
+            position,
+            after,
+            _unkeyed_rows(header, nulls, mapping, first_row=len(rows) + 1),
         )
-        yield Batch(_text_frame(columns, rows), position, after)
         if len(rows) < batch_size:
             return
         position = after
 
 
 def _after(mark: Any, key: Any, position: Watermark) -> sa.ColumnElement[bool]:
-    """Rows after ``position`` in (watermark, key) order."""
+    """Rows after ``position`` in (watermark, key) order.
+
+    A position without a key in a keyed ordering (only an old stored watermark can be one)
+    continues at the start of its watermark value: its ties are read again, never skipped.
+    """
     if key is None:
         return cast(sa.ColumnElement[bool], mark > position.value)
+    if position.key is None:
+        return cast(sa.ColumnElement[bool], mark >= position.value)
     return sa.or_(mark > position.value, sa.and_(mark == position.value, key > position.key))
+
+
+def _unkeyed_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], mapping: TableMapping, *, first_row: int
+) -> pl.DataFrame:
+    """Null-key rows as rejected rows (REJECTED_SCHEMA), numbered from ``first_row``."""
+    if not rows:
+        return pl.DataFrame(schema=_checks.REJECTED_SCHEMA)
+    frame = _text_frame(columns, rows)
+    return frame.select(
+        (pl.col(ROW) + (first_row - 1)).alias("row_number"),
+        pl.lit(f"missing {mapping.key_column} (the key that orders rows)").alias("reason"),
+        pl.struct(pl.exclude(ROW)).struct.json_encode().alias("record"),
+    ).cast(_checks.REJECTED_SCHEMA)  # type: ignore[arg-type]
 
 
 def _checked_mark(value: Any, mapping: TableMapping) -> Any:
@@ -628,6 +854,19 @@ class CheckedTelemetry:
     rejected: pl.DataFrame
     rows_read: int
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def with_rejected(self, rows: pl.DataFrame) -> CheckedTelemetry:
+        """These results plus rows rejected before the checks (such as a batch's rows
+        without a key), which count as read and as rejected with their reasons."""
+        if rows.is_empty():
+            return self
+        rejected = pl.concat([self.rejected, rows.select(list(_checks.REJECTED_SCHEMA))])
+        return CheckedTelemetry(
+            accepted=self.accepted,
+            rejected=rejected,
+            rows_read=self.rows_read + rows.height,
+            reasons=count_reasons(rejected),
+        )
 
 
 def _path_get(doc: Any, path: str) -> tuple[bool, Any]:
