@@ -170,7 +170,7 @@ def test_ingest_from_a_url_reads_like_the_saved_folder(sqlite_store: Store) -> N
     [
         (lambda text: text[: len(text) // 2], "truncated"),
         (lambda text: json.dumps({"lastUpdatedOther": 1760778556, "ttl": 60}), "no 'data'"),
-        (lambda text: "<html>502 Bad Gateway</html>", "not valid JSON"),
+        (lambda text: "<html>502 Bad Gateway</html>", "looks like HTML"),
     ],
 )
 def test_whole_feed_failure_leaves_the_store_as_it_was(
@@ -565,3 +565,177 @@ def test_poller_stops_when_asked(sqlite_store: Store) -> None:
         "station_info",
         "station_status",
     }
+
+
+def test_a_snapshot_whose_write_failed_is_written_at_the_next_poll(store: Store) -> None:
+    """The lake refusing one append must not lose the snapshot: the feed state says
+    'error' with the failure, and the next poll (same last_updated) writes it instead of
+    calling it unchanged and 'ok'."""
+    clock = FakeClock(START)
+    feed = FakeFeed(clock, published=int(START.timestamp()))
+    append = store.lake.append
+    fail = {"next": False}
+
+    def flaky(dataset: Dataset, frame: pl.DataFrame) -> Any:
+        """Fail once when asked to, then append as usual."""
+        if fail["next"]:
+            fail["next"] = False
+            raise OSError("disk hiccup (simulated)")
+        return append(dataset, frame)
+
+    store.lake.append = flaky  # type: ignore[method-assign]
+    seen: list[tuple[list[str], str, int, int]] = []
+
+    def after(cycle: CycleReport) -> None:
+        """Record what the poll stored; after the first, publish a new snapshot whose
+        write will fail once."""
+        with store.connect() as conn:
+            bikes = state.load_station_status(conn, "fake")["bikes_available"].to_list()
+        status = feed_states(store, "fake")["station_status"]
+        seen.append(([r.name for r in cycle.stored], status.status, status.failures, bikes[0]))
+        if len(seen) == 1:
+            feed.published += 60
+            feed.bikes = 7
+            fail["next"] = True
+            assert status.last_error is None
+        if len(seen) == 2:
+            assert "OSError: disk hiccup" in (status.last_error or "")
+
+    poll_gbfs(
+        store,
+        URL,
+        system_id="fake",
+        max_polls=3,
+        clock=clock,
+        sleep=clock.sleep,
+        client=feed.client(),
+        on_cycle=after,
+    )
+    assert seen == [
+        (["system_information", "station_information", "station_status"], "ok", 0, 4),
+        ([], "error", 1, 4),
+        (["station_status"], "ok", 0, 7),
+    ]
+    lake = store.lake.read(Dataset.STATION_STATUS, system_id="fake")
+    assert sorted(lake["bikes_available"].unique().to_list()) == [4, 7]
+
+
+def fleet_folder(folder: Path, bikes: list[dict[str, Any]], published: int) -> Path:
+    """A 2.3 free-floating system in ``folder``: system_information and free_bike_status."""
+    folder.mkdir(parents=True, exist_ok=True)
+    system = {"system_id": "f", "name": "Fleet", "language": "en", "timezone": "Europe/Paris"}
+    for name, data in (("system_information", system), ("free_bike_status", {"bikes": bikes})):
+        doc = {"last_updated": published, "ttl": 60, "version": "2.3", "data": data}
+        (folder / f"{name}.json").write_text(json.dumps(doc))
+    return folder
+
+
+def bike(n: int, **fields: Any) -> dict[str, Any]:
+    """A good free-floating bike ``b<n>`` in Paris (``fields`` override)."""
+    good = {"bike_id": f"b{n}", "lat": 48.85 + n / 10_000, "lon": 2.35, "is_reserved": False}
+    return {**good, "is_disabled": False, **fields}
+
+
+def fleet(store: Store) -> dict[str, float]:
+    """The stored fleet: vehicle_id -> lat."""
+    with store.connect() as conn:
+        vehicles = state.load_vehicle_status(conn, "fleet")
+    return dict(vehicles.select("vehicle_id", "lat").iter_rows())
+
+
+PUBLISHED = int(NOW.timestamp()) - 600
+
+
+def test_quarantined_vehicles_keep_their_last_good_state(store: Store, tmp_path: Path) -> None:
+    """A vehicle whose record is rejected is still in the feed: its last good row stays,
+    while a vehicle absent from the snapshot leaves the fleet."""
+    first = fleet_folder(tmp_path / "1", [bike(n) for n in range(10)], PUBLISHED)
+    ingest_gbfs(store, first, system_id="fleet", now=NOW)
+    later = [bike(n, lat=48.9) for n in range(8)]
+    later[0]["lat"] = 95.0
+    second = fleet_folder(tmp_path / "2", later, PUBLISHED + 60)
+    report = ingest_gbfs(store, second, system_id="fleet", now=NOW)
+    assert report.rows_rejected == 1
+    stored = fleet(store)
+    assert sorted(stored) == [f"b{n}" for n in range(8)]
+    assert stored["b0"] == 48.85
+    assert stored["b1"] == 48.9
+    assert "1 vehicle whose record was quarantined: last good state kept in the fleet" in (
+        report.feeds[-1].warnings
+    )
+
+
+def test_a_mostly_rejected_vehicle_snapshot_does_not_replace_the_fleet(
+    store: Store, tmp_path: Path
+) -> None:
+    """9 of 10 records rejected (ids unreadable, so nothing can be matched): the fleet is
+    not cut to 1 vehicle; the good one is updated, the others kept, and the feed state
+    warns. With max_rejected_share=1 the snapshot replaces the fleet as before."""
+    first = fleet_folder(tmp_path / "1", [bike(n) for n in range(10)], PUBLISHED)
+    ingest_gbfs(store, first, system_id="fleet", now=NOW)
+    broken = [bike(0, lat=48.9)] + [bike(n, bike_id={"id": n}) for n in range(1, 10)]
+    second = fleet_folder(tmp_path / "2", broken, PUBLISHED + 60)
+    report = ingest_gbfs(store, second, system_id="fleet", now=NOW)
+    stored = fleet(store)
+    assert len(stored) == 10 and stored["b0"] == 48.9
+    warning = (
+        "9 of 10 vehicle records were quarantined (90%, more than 20%): the fleet was not "
+        "replaced; 1 updated, the others kept as they were"
+    )
+    assert warning in report.feeds[-1].warnings
+    assert warning in feed_states(store, "fleet")["free_bike_status"].warnings
+    third = fleet_folder(tmp_path / "3", broken, PUBLISHED + 120)
+    ingest_gbfs(store, third, system_id="fleet", now=NOW, max_rejected_share=1.0)
+    assert list(fleet(store)) == ["b0"]
+
+
+def test_over_long_ids_are_quarantined_on_each_backend(store: Store, tmp_path: Path) -> None:
+    """A station_id or bike_id over 64 characters, which PostgreSQL refused with
+    StringDataRightTruncation (failing the whole write), is quarantined; a 300-character
+    station name is stored cut to 256; everything else is stored."""
+    long_id = "x" * 65
+    folder = fleet_folder(tmp_path / "long", [bike(1), bike(2, bike_id=long_id)], PUBLISHED)
+    stations = [
+        {"station_id": "a", "name": "N" * 300, "lat": 48.85, "lon": 2.35},
+        {"station_id": long_id, "name": "B", "lat": 48.86, "lon": 2.35},
+    ]
+    statuses = [
+        {"station_id": sid, "num_bikes_available": 1, "is_installed": True, "is_renting": True}
+        | {"is_returning": True, "last_reported": PUBLISHED}
+        for sid in ("a", long_id)
+    ]
+    for name, data in (("station_information", stations), ("station_status", statuses)):
+        doc = {"last_updated": PUBLISHED, "ttl": 60, "version": "2.3", "data": {"stations": data}}
+        (folder / f"{name}.json").write_text(json.dumps(doc))
+    report = ingest_gbfs(store, folder, system_id="fleet", now=NOW)
+    assert (report.stations, report.station_statuses, report.vehicles) == (1, 1, 1)
+    assert report.reasons == {
+        "station_id longer than 64 characters": 2,
+        "bike_id longer than 64 characters": 1,
+    }
+    with store.connect() as conn:
+        assert state.load_stations(conn, "fleet")["name"].to_list() == ["N" * 256]
+        assert state.load_station_status(conn, "fleet")["station_id"].to_list() == ["a"]
+    assert list(fleet(store)) == ["b1"]
+
+
+def test_a_huge_ttl_is_polled_daily_not_crashed_on(sqlite_store: Store) -> None:
+    """ttl 99999999999999999999 overflowed the poller's timedelta; it is read as a day
+    (the feed state keeps 86400 and the warning) and the poll goes on."""
+    clock = FakeClock(START)
+    feed = FakeFeed(clock, ttl=99999999999999999999)
+    cycles: list[CycleReport] = []
+    poll_gbfs(
+        sqlite_store,
+        URL,
+        system_id="fake",
+        max_polls=1,
+        clock=clock,
+        sleep=clock.sleep,
+        client=feed.client(),
+        on_cycle=cycles.append,
+    )
+    assert cycles[0].failed == {}
+    status = feed_states(sqlite_store, "fake")["station_status"]
+    assert status.ttl_s == 86_400
+    assert "ttl 99999999999999999999 is longer than a day: read as 86,400 s" in status.warnings

@@ -7,6 +7,15 @@ then writes the lake first (the status snapshots and the quarantined records) an
 one transaction: the system, the stations, the newest status per station, the whole fleet,
 one ingest-log entry per data feed and the feed states. A file that cannot be used leaves
 the data as it was; its failure is recorded in its feed state.
+
+What the poller remembers of each file (its ``last_updated`` above all) moves on only once
+that transaction has committed: a snapshot whose write failed is not "unchanged" at the next
+poll but written then, and the failure is in its feed state meanwhile.
+
+A vehicle snapshot is the whole fleet, except for what it could not say: the stored rows of
+vehicles whose records were quarantined are kept, and when more than ``max_rejected_share``
+of its records were quarantined the fleet is not replaced at all (its good rows are
+updated, the others kept, and the feed state says so).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from typing import Any, Final
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from fleetcast.domain import Dataset, SystemInfo, VehicleKind, check_timezone, conform
 from fleetcast.errors import FleetcastError, NothingLoadedError, SchemaError, UnknownSystemError
@@ -81,6 +90,11 @@ DATASETS: Final[Mapping[str, str]] = {
 LIVE_FEEDS: Final = frozenset({STATION_STATUS, *VEHICLE_FEEDS})
 """Feeds whose publish time must keep advancing (the others may rightly stay unchanged)."""
 DEFAULT_EVERY_S: Final = 60.0
+MAX_REJECTED_SHARE: Final = 0.2
+"""A vehicle snapshot with more of its records quarantined than this does not replace the
+fleet: it is more likely a broken feed than a fleet that shrank."""
+_DELETE_CHUNK: Final = 500
+"""Vehicle ids per DELETE statement (well under SQLite's and PostgreSQL's bind limits)."""
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], object]
@@ -352,8 +366,14 @@ class _FeedSession:
         language: str | None,
         reader: FeedReader,
         policy: PollPolicy,
+        max_rejected_share: float = MAX_REJECTED_SHARE,
     ) -> None:
+        if not 0.0 <= max_rejected_share <= 1.0:
+            raise ValueError(
+                f"max_rejected_share must be between 0 and 1, got {max_rejected_share}"
+            )
         self.store = store
+        self.max_rejected_share = max_rejected_share
         self.source = source
         self.system_id = check_system_id(system_id)
         self.timezone = check_timezone(timezone) if timezone else None
@@ -505,20 +525,30 @@ class _FeedSession:
 
     def write(self, reads: list[_Read], now: datetime) -> list[FeedReport]:
         """Write checked files: the lake first, then one db transaction with the system,
-        stations, statuses, fleet, ingest log and every file's state."""
+        stations, statuses, fleet, ingest log and every file's state.
+
+        The files' tracks are updated on copies that replace them only once everything is
+        written: when a write fails, the tracks still hold the previous ``last_updated``, so
+        the next poll sees the snapshot as new and writes it (the caller records the
+        failure on the tracks as they were).
+        """
         data = [r for r in reads if r.checked is not None]
+        pending: dict[str, _Track] = {}
         for read in reads:
-            track = self.tracks[read.name]
+            track = replace(self.tracks[read.name])
             track.warnings = tuple(read.warnings)
             track.read(read.document, now, self.policy)
+            pending[read.name] = track
         reports = {r.name: _report(r) for r in reads}
         if self.system is None and not data and self.details is None:
+            self.tracks.update(pending)
             return list(reports.values())
         try:
             system, created = self.resolve_system()
         except SchemaError:
             if data:
                 raise
+            self.tracks.update(pending)
             return list(reports.values())
         if created:
             system = _with_center(system, data)
@@ -529,16 +559,21 @@ class _FeedSession:
             if created:
                 records.save_system(conn, system)
             for read in data:
-                self._write_db(conn, read, reports[read.name])
-            for track in self._attempted():
+                report = reports[read.name]
+                self._write_db(conn, read, report)
+                pending[read.name].warnings = tuple(report.warnings)
+            for track in self._attempted(pending):
                 state.save_feed_state(conn, track.state(self.system_id))
+        self.tracks.update(pending)
         if created:
             self.system, self.created = system, True
         return [reports[r.name] for r in reads]
 
-    def _attempted(self) -> list[_Track]:
-        """Tracks of files read at least once (the others have no state to tell)."""
-        return [t for t in self.tracks.values() if t.last_attempt_at is not None]
+    def _attempted(self, pending: Mapping[str, _Track] | None = None) -> list[_Track]:
+        """Tracks of files read at least once (the others have no state to tell), with
+        ``pending`` in place of the tracks they update."""
+        tracks = {**self.tracks, **(pending or {})}
+        return [t for t in tracks.values() if t.last_attempt_at is not None]
 
     def save_states(self) -> bool:
         """Save every file's state on its own (after a failure); False when the system does
@@ -623,7 +658,7 @@ class _FeedSession:
                     f"the fleet in the db ({newest:%Y-%m-%d %H:%M} UTC): kept in the lake only"
                 )
             else:
-                state.replace_vehicles(conn, self.system_id, checked.accepted)
+                self._replace_fleet(conn, checked, report)
         records.finish_ingest(
             conn,
             report.ingest_id,
@@ -635,6 +670,46 @@ class _FeedSession:
             rejects_by_reason=report.reasons or None,
             message="; ".join(report.warnings) or None,
         )
+
+    def _replace_fleet(self, conn: Connection, checked: CheckedFeed, report: FeedReport) -> None:
+        """Make a vehicle snapshot the fleet, without losing what its rejected records hid.
+
+        Vehicles absent from the snapshot leave the db; a vehicle whose record was
+        quarantined is not absent, so its last good row stays. When more than
+        ``max_rejected_share`` of the records were quarantined, nothing leaves: the
+        accepted vehicles are updated and a warning says the fleet was not replaced.
+        """
+        accepted = checked.accepted
+        share = checked.rejected.height / checked.rows_read if checked.rows_read else 0.0
+        if share > self.max_rejected_share:
+            state.save_vehicle_status(conn, self.system_id, accepted)
+            report.warnings.append(
+                f"{checked.rejected.height:,} of {checked.rows_read:,} vehicle records were "
+                f"quarantined ({share:.0%}, more than {self.max_rejected_share:.0%}): the fleet "
+                f"was not replaced; {accepted.height:,} updated, the others kept as they were"
+            )
+            return
+        keep = set(accepted["vehicle_id"].to_list()) | set(checked.rejected_ids)
+        stored = set(
+            conn.execute(
+                select(VehicleStatus.vehicle_id).where(VehicleStatus.system_id == self.system_id)
+            ).scalars()
+        )
+        gone = sorted(stored - keep)
+        for start in range(0, len(gone), _DELETE_CHUNK):
+            conn.execute(
+                delete(VehicleStatus).where(
+                    VehicleStatus.system_id == self.system_id,
+                    VehicleStatus.vehicle_id.in_(gone[start : start + _DELETE_CHUNK]),
+                )
+            )
+        state.save_vehicle_status(conn, self.system_id, accepted)
+        kept = len(stored & (set(checked.rejected_ids) - set(accepted["vehicle_id"].to_list())))
+        if kept:
+            which = "vehicle whose record was" if kept == 1 else "vehicles whose records were"
+            report.warnings.append(
+                f"{kept:,} {which} quarantined: last good state kept in the fleet"
+            )
 
     def log_failure(self, name: str, error: BaseException, now: datetime) -> None:
         """Record a fetch refused as a whole: its file's state (when the system exists) and
@@ -714,6 +789,7 @@ def ingest_gbfs(
     progress: Progress | None = None,
     client: httpx.Client | None = None,
     now: datetime | None = None,
+    max_rejected_share: float = MAX_REJECTED_SHARE,
 ) -> GbfsReport:
     """Read a GBFS feed once (a gbfs.json URL or a folder of saved files) into ``system_id``.
 
@@ -721,7 +797,9 @@ def ingest_gbfs(
     Stations, the newest status per station and the whole fleet go to the db, status
     snapshots to the lake; impossible records are quarantined with their reasons. A file
     that cannot be used raises SourceError (or NothingLoadedError when every record of a
-    data file is rejected) and the data are left as they were; the failure is logged.
+    data file is rejected) and the data are left as they were; the failure is logged. A
+    vehicle snapshot with more than ``max_rejected_share`` of its records quarantined
+    updates its good vehicles without replacing the fleet.
     """
     progress = progress or Silent()
     began = perf_counter()
@@ -735,6 +813,7 @@ def ingest_gbfs(
             language=language,
             reader=reader,
             policy=PollPolicy(),
+            max_rejected_share=max_rejected_share,
         )
         current = DISCOVERY
         reads: list[_Read] = []
@@ -785,6 +864,7 @@ def poll_gbfs(
     stop: threading.Event | None = None,
     client: httpx.Client | None = None,
     on_cycle: Callable[[CycleReport], None] | None = None,
+    max_rejected_share: float = MAX_REJECTED_SHARE,
 ) -> PollReport:
     """Poll a GBFS feed until ``max_polls`` polls are done or ``stop`` is set.
 
@@ -792,7 +872,9 @@ def poll_gbfs(
     like ``ingest_gbfs`` does, an unchanged one only updates the file's state. Timeouts,
     HTTP errors, broken JSON and rejected snapshots are recorded in the file's state
     (``failures``, ``last_error``) and retried with exponential backoff; the last good
-    stations and fleet stay in the db. Nothing a feed does stops the poller.
+    stations and fleet stay in the db. A snapshot whose write fails is recorded the same
+    way and written at the next poll. ``max_rejected_share`` is as for ``ingest_gbfs``.
+    Nothing a feed does stops the poller.
     """
     policy = policy or PollPolicy(every_s=every)
     if every is not None and policy.every_s != every:
@@ -811,6 +893,7 @@ def poll_gbfs(
             language=language,
             reader=reader,
             policy=policy,
+            max_rejected_share=max_rejected_share,
         )
         while max_polls is None or report.polls < max_polls:
             if stop is not None and stop.is_set():

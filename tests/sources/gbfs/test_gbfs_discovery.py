@@ -96,6 +96,19 @@ def test_a_feed_without_availability_is_refused() -> None:
         found.require_data()
 
 
+def test_a_feed_url_longer_than_its_column_is_skipped_with_a_warning() -> None:
+    """A feed url over 1,024 characters (the feed-state column) is skipped and reported;
+    kept, its state could not be saved on PostgreSQL and every write would fail."""
+    doc = gbfs_v2({"en": ["system_information", "station_status"]})
+    doc["data"]["en"]["feeds"][0]["url"] = f"{BASE}/{'x' * 1024}.json"
+    found = parse_discovery(doc, url=f"{BASE}/gbfs.json", now=NOW)
+    assert list(found.feeds) == ["station_status"]
+    assert any(
+        w.startswith("system_information url longer than 1,024 characters: skipped")
+        for w in found.warnings
+    )
+
+
 def test_folder_with_gbfs_json_resolves_remote_urls_to_local_files() -> None:
     """Tier's gbfs.json points at raw.githubusercontent.com; the folder's files are used."""
     folder = shared_file("gbfs", "tier_wolfsburg", "gbfs.json").parent

@@ -149,10 +149,81 @@ def test_http_timeout_is_a_source_error() -> None:
 
 
 def test_http_html_instead_of_json_is_a_source_error() -> None:
-    """A portal answering HTML fails with 'not valid JSON' and the URL."""
+    """A portal answering HTML fails with 'not JSON (looks like HTML' and the URL."""
     transport = httpx.MockTransport(lambda _: httpx.Response(200, text="<html>login</html>"))
-    with reader_for(transport) as reader, pytest.raises(SourceError, match="not valid JSON"):
+    with reader_for(transport) as reader, pytest.raises(SourceError, match="looks like HTML"):
         read_document(reader, "station_status", URL, now=NOW)
+
+
+def test_an_html_error_page_is_named_as_html_not_as_truncated_json(tmp_path: Path) -> None:
+    """A proxy's "502 Bad Gateway" page is reported as an HTML page with its title, not
+    as JSON that "ends early (truncated)", which sends the reader looking for the wrong
+    problem."""
+    path = tmp_path / "station_status.json"
+    path.write_text(
+        "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+        "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx"
+    )
+    with FeedReader() as reader, pytest.raises(SourceError) as raised:
+        read_document(reader, "station_status", str(path), now=NOW)
+    message = str(raised.value)
+    assert "is not JSON (looks like HTML: '502 Bad Gateway')" in message
+    assert "truncated" not in message
+
+
+def test_numbers_json_cannot_hold_are_a_source_error(tmp_path: Path) -> None:
+    """A number of 5,000 digits stops Python's JSON parser with a plain ValueError: it is
+    reported as a broken file, not raised as a crash."""
+    path = tmp_path / "station_status.json"
+    path.write_text('{"last_updated": ' + "9" * 5000 + ', "data": {"stations": []}}')
+    with FeedReader() as reader, pytest.raises(SourceError, match="cannot be read as JSON"):
+        read_document(reader, "station_status", str(path), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("published", "message"),
+    [
+        (1e25, r"last_updated is 1e\+25 \(past the year 9999\), more than a day ahead"),
+        (-1e15, "last_updated -1000000000000000.0 is before 2000"),
+        (10**400, "is not a timestamp"),
+        (0, "last_updated 0 is before 2000"),
+    ],
+    ids=["1e25", "-1e15 ms", "400 digits", "zero"],
+)
+def test_impossible_publish_times_are_a_source_error(published: object, message: str) -> None:
+    """A publish time no datetime can hold (1e25, -1e15 as milliseconds, a 400-digit
+    number) or before 2000 refuses the file with a SourceError naming the value, instead
+    of an OverflowError or ValueError from ``fromtimestamp``. It is refused rather than
+    read as unknown: the poller tells new snapshots by this time."""
+    doc = {"last_updated": published, "ttl": 60, "data": {"stations": []}}
+    with pytest.raises(SourceError, match=message):
+        open_document(doc, "station_status", URL, now=NOW)
+
+
+def test_a_ttl_over_a_day_is_read_as_a_day_with_a_warning() -> None:
+    """ttl 99999999999999999999 (which overflowed the poller's timedelta) is read as
+    86,400 s and reported; a ttl within a day is kept as published."""
+    doc = document("station_status", {"stations": []}, ttl=99999999999999999999)
+    assert doc.ttl_s == 86_400
+    assert doc.warnings == ("ttl 99999999999999999999 is longer than a day: read as 86,400 s",)
+    assert document("station_status", {"stations": []}, ttl=86_400).ttl_s == 86_400
+
+
+def test_a_version_longer_than_its_column_is_not_kept() -> None:
+    """A ``version`` over 16 characters (the feed-state column) is warned about and not
+    kept as the feed's version, so saving the feed state cannot fail on PostgreSQL."""
+    doc = document("station_status", {"stations": []}, version="2.3-" + "x" * 100)
+    assert doc.version is None
+    assert doc.spec.major == 2
+    assert any("longer than 16 characters" in w for w in doc.warnings)
+    assert all(len(w) < 200 for w in doc.warnings)
+
+
+def test_a_records_field_that_is_not_a_list_is_named() -> None:
+    """``data.stations`` given as an object is named as such, not as a missing list."""
+    doc = document("station_status", {"stations": {"a": 1}})
+    with pytest.raises(SourceError, match=r"data\.stations as a JSON object, not a list"):
+        doc.records("stations")
 
 
 def test_file_uris_are_read_as_local_files(tmp_path: Path) -> None:

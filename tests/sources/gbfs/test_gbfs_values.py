@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from fleetcast.sources.gbfs.values import Notes, Values, parse_time
+from fleetcast.sources.gbfs.documents import VERSION_LENGTH
+from fleetcast.sources.gbfs.system import SYSTEM_NAME_LENGTH
+from fleetcast.sources.gbfs.values import (
+    ID_LENGTH,
+    NAME_LENGTH,
+    TYPE_ID_LENGTH,
+    Notes,
+    Values,
+    parse_time,
+)
 from fleetcast.sources.gbfs.versions import V1, V2, V3, VersionSpec
+from fleetcast.store.tables import Feed, Station, StationStatus, System, VehicleStatus
 
 
 def reader(spec: VersionSpec = V2) -> Values:
@@ -112,3 +123,85 @@ def test_times_in_either_format_are_read_as_utc_seconds() -> None:
 def test_times_that_mean_nothing_are_none(value: object) -> None:
     """Text that is no date, booleans, lists and infinities are not timestamps."""
     assert parse_time(value, "last_reported", spec=V2, notes=Notes()) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (99999999999999999999999, "num_bikes_available over 100,000"),
+        (1e30, "num_bikes_available over 100,000"),
+        ("99999999999999999999", "num_bikes_available over 100,000"),
+        (-(10**20), "negative num_bikes_available"),
+    ],
+)
+def test_counts_beyond_any_station_are_reasons_not_int64_overflows(
+    value: object, reason: str
+) -> None:
+    """A count such as 1e23 gives its record a reason at reading time (it would overflow
+    the Int64 column the frame is built with, crashing the whole feed)."""
+    values = reader()
+    assert values.count(value, "num_bikes_available") is None
+    assert values.reasons == [reason]
+
+
+def test_an_integer_too_large_for_a_float_is_unparseable() -> None:
+    """A latitude written as a 400-digit integer is a reason, not an OverflowError."""
+    values = reader()
+    assert values.number(10**400, "lat") is None
+    assert values.reasons == ["unparseable lat"]
+    assert parse_time(10**400, "last_reported", spec=V2, notes=Notes()) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (1e25, "last_reported more than a day in the future"),
+        (4_200_000_000, "last_reported more than a day in the future"),
+        (-1e15, "last_reported before 2000"),
+        (86_400, "last_reported before 2000"),
+    ],
+)
+def test_times_outside_2000_to_2100_are_reasons(value: object, reason: str) -> None:
+    """A report time that no datetime column can hold (1e25 s) or before any GBFS feed
+    existed is a reason for its record, never passed on to crash the frame's cast."""
+    values = reader()
+    assert values.epoch(value, "last_reported") is None
+    assert values.reasons == [reason]
+
+
+def test_early_times_are_returned_when_the_caller_reads_them_as_placeholders() -> None:
+    """With ``floor=None`` a time before 2000 comes back (station_status reads 86400 as
+    "never reported"); a time after 2100 is still a reason."""
+    values = reader()
+    assert values.epoch(86_400, "last_reported", floor=None) == 86_400.0
+    assert values.epoch(1e25, "last_reported", floor=None) is None
+    assert values.reasons == ["last_reported more than a day in the future"]
+
+
+def test_ids_longer_than_their_column_are_reasons_not_cut() -> None:
+    """An id longer than the db column (64 characters) gives its record a reason; one
+    within the limit, including an integer id, is read unchanged."""
+    values = reader()
+    assert values.text("a" * 64, "station_id", max_length=64) == "a" * 64
+    assert values.text("a" * 65, "station_id", max_length=64) is None
+    assert values.text(10**70, "station_id", max_length=64) is None
+    assert values.reasons == [
+        "station_id longer than 64 characters",
+        "station_id longer than 64 characters",
+    ]
+
+
+def test_length_limits_are_the_db_column_widths() -> None:
+    """The readers' limits are the widths of the columns the values are written to: if a
+    column changes, PostgreSQL must not start refusing writes again unnoticed."""
+
+    def width(column: Any) -> int:
+        """The declared length of a String column."""
+        return int(column.property.columns[0].type.length)
+
+    assert width(Station.station_id) == width(StationStatus.station_id) == ID_LENGTH
+    assert width(VehicleStatus.vehicle_id) == ID_LENGTH
+    assert width(VehicleStatus.vehicle_type) == TYPE_ID_LENGTH
+    assert width(Station.name) == NAME_LENGTH
+    assert width(System.name) == SYSTEM_NAME_LENGTH
+    assert width(Feed.version) == VERSION_LENGTH

@@ -8,9 +8,12 @@ between versions is pinned in ``versions.v1`` / ``v2`` / ``v3``; the deviations 
 show are handled, one by one and reported, in ``deviations``.
 
 Reading is tolerant and honest: a value of the wrong type that still means one thing is
-read and counted into a warning; an impossible value (a negative count, coordinates outside
-the world or at (0, 0), a report time more than a day ahead) rejects its record with every
-reason it fails; a file that cannot be used as a whole raises ``SourceError``.
+read and counted into a warning; an impossible value (a negative or absurd count, a number
+no float holds, coordinates outside the world or at (0, 0), a report time more than a day
+ahead, an id longer than its db column) rejects its record with every reason it fails; a
+file that cannot be used as a whole (HTML instead of JSON, a publish time before 2000 or
+more than a day ahead) raises ``SourceError``. A name longer than its column is the one
+value cut rather than rejected (with a warning): it only describes its station or system.
 """
 
 from __future__ import annotations

@@ -10,15 +10,14 @@ from typing import Any, Final
 
 import polars as pl
 
-from fleetcast.sources.gbfs.documents import FUTURE_SLACK, FeedDocument
+from fleetcast.sources.gbfs.documents import FeedDocument
+from fleetcast.sources.gbfs.values import FUTURE_SLACK, MAX_COUNT
 from fleetcast.sources.validate import count_reasons
 
 ROW: Final = "_row"
 """1-based position of a record in its feed's list."""
 PARSE: Final = "_parse"
 """Reasons found while reading a record's values ('; '-joined, null when none)."""
-MAX_COUNT: Final = 100_000
-"""More vehicles or docks than this at one station is not a count but a broken value."""
 
 Check = tuple[pl.Expr, str]
 
@@ -34,6 +33,9 @@ class CheckedFeed:
     rows_read: int
     reasons: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    rejected_ids: tuple[str, ...] = ()
+    """The ids that could be read from rejected records (vehicles): such a vehicle is still
+    in the feed, so a fleet replacement keeps its last good state instead of dropping it."""
 
     @property
     def name(self) -> str:
@@ -42,7 +44,11 @@ class CheckedFeed:
 
 
 def epoch_column(name: str, values: list[float | None]) -> pl.Series:
-    """POSIX seconds as a UTC datetime column (microseconds)."""
+    """POSIX seconds as a UTC datetime column (microseconds).
+
+    The values come from ``Values.epoch``, which keeps them below 2100: far inside what
+    Int64 microseconds hold (about year 294,000), so the cast cannot fail.
+    """
     seconds = pl.Series(name, values, dtype=pl.Float64)
     return (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
 
@@ -122,8 +128,14 @@ def finish(
     *,
     rows_read: int,
     warnings: list[str],
+    ids: list[str | None] | None = None,
 ) -> CheckedFeed:
-    """Bundle a checked feed with its reason counts and the envelope's warnings first."""
+    """Bundle a checked feed with its reason counts and the envelope's warnings first;
+    ``ids`` (one per record, when given) name the rejected records in ``rejected_ids``."""
+    rejected_ids: tuple[str, ...] = ()
+    if ids is not None:
+        found = (ids[row - 1] for row in rejected["row_number"].to_list())
+        rejected_ids = tuple(dict.fromkeys(i for i in found if i is not None))
     return CheckedFeed(
         document=document,
         accepted=accepted,
@@ -131,6 +143,7 @@ def finish(
         rows_read=rows_read,
         reasons=count_reasons(rejected),
         warnings=[*document.warnings, *warnings],
+        rejected_ids=rejected_ids,
     )
 
 

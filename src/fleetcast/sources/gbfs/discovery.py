@@ -24,6 +24,9 @@ from fleetcast.errors import SourceError
 from fleetcast.sources.gbfs.documents import FeedReader, is_url, local_path, open_document
 
 DISCOVERY_FILE: Final = "gbfs.json"
+URL_LENGTH: Final = 1024
+"""The db's feed-state url column holds 1,024 characters: a longer feed url is skipped (a
+feed whose state cannot be saved would fail every write of the system)."""
 SYSTEM_INFORMATION: Final = "system_information"
 VEHICLE_TYPES: Final = "vehicle_types"
 STATION_INFORMATION: Final = "station_information"
@@ -146,7 +149,13 @@ def parse_discovery(doc: Any, *, url: str, now: datetime, language: str | None =
             skipped += 1
             continue
         if name in FEEDS and name not in feeds:
-            feeds[name] = urljoin(url, link.strip()) if is_url(url) else link.strip()
+            target = urljoin(url, link.strip()) if is_url(url) else link.strip()
+            if len(target) > URL_LENGTH:
+                warnings.append(
+                    f"{name} url longer than {URL_LENGTH:,} characters: skipped ({target[:60]}...)"
+                )
+                continue
+            feeds[name] = target
     if skipped:
         warnings.append(f"{skipped} feed entries without a name and url: skipped")
     return Discovery(

@@ -4,6 +4,10 @@ Each record is read field by field (see ``values``) and then checked as a frame:
 ids, negative or absurd counts, coordinates outside the world or at (0, 0), report times
 more than a day ahead. A record failing any check is rejected with every reason it fails;
 the rest are returned in the store's columns.
+
+A station_id longer than the db's 64 characters rejects its record (a cut id could name
+another station). A name longer than 256 characters is different: it only describes the
+station, so the record is kept and the name cut to 256 characters, with a warning.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from fleetcast.sources.gbfs.checked import (
 )
 from fleetcast.sources.gbfs.documents import FeedDocument
 from fleetcast.sources.gbfs.system import VehicleType, localized
-from fleetcast.sources.gbfs.values import Notes, Values
+from fleetcast.sources.gbfs.values import ID_LENGTH, NAME_LENGTH, Notes, Values
 
 STATION_COLUMNS: Final = ("station_id", "name", "lat", "lon", "capacity", "zone_id")
 STATION_FLAGS: Final = ("is_installed", "is_renting", "is_returning")
@@ -94,8 +98,12 @@ def check_station_information(
         if not isinstance(record, dict):
             values.reasons.append("record is not a JSON object")
             record = {}
-        ids.append(values.text(record.get("station_id"), "station_id", required=True))
-        names.append(localized(record.get("name"), "name", doc, language, notes))
+        ids.append(
+            values.text(record.get("station_id"), "station_id", required=True, max_length=ID_LENGTH)
+        )
+        names.append(
+            _fitted_name(localized(record.get("name"), "name", doc, language, notes), notes)
+        )
         lats.append(values.number(record.get("lat"), "lat", required=True))
         lons.append(values.number(record.get("lon"), "lon", required=True))
         capacities.append(values.count(record.get("capacity"), "capacity"))
@@ -178,7 +186,7 @@ def check_station_status(
             values.reasons.append("record is not a JSON object")
             record = {}
         columns["station_id"].append(
-            values.text(record.get("station_id"), "station_id", required=True)
+            values.text(record.get("station_id"), "station_id", required=True, max_length=ID_LENGTH)
         )
         columns["bikes_available"].append(
             values.count(pick(record, available, doc, notes), available, required=True)
@@ -191,7 +199,9 @@ def check_station_status(
         columns["docks_disabled"].append(
             values.count(pick(record, "num_docks_disabled", doc, notes), "num_docks_disabled")
         )
-        reported = values.epoch(pick(record, "last_reported", doc, notes), "last_reported")
+        reported = values.epoch(
+            pick(record, "last_reported", doc, notes), "last_reported", floor=None
+        )
         if deviations.never_reported(reported):
             never += 1
             reported = None
@@ -246,6 +256,15 @@ def check_station_status(
     )
 
 
+def _fitted_name(name: str | None, notes: Notes) -> str | None:
+    """A station name that fits the db's 256 characters: a longer one is cut (and noted)
+    rather than rejecting the station, since the name only describes it."""
+    if name is None or len(name) <= NAME_LENGTH:
+        return name
+    notes.add(f"name longer than {NAME_LENGTH} characters", f"cut to {NAME_LENGTH}")
+    return name[:NAME_LENGTH]
+
+
 def _ebikes(
     record: Mapping[str, Any],
     vehicle_types: Mapping[str, VehicleType] | None,
@@ -253,9 +272,18 @@ def _ebikes(
     notes: Notes,
 ) -> int | None:
     """E-bikes at a station: Lyft's ``num_ebikes_available``, else the e-bike types of 2.1's
-    ``vehicle_types_available``, else Vélib's ``num_bikes_available_types``; else unknown."""
+    ``vehicle_types_available``, else Vélib's ``num_bikes_available_types``; else unknown.
+    A sum beyond +-MAX_COUNT is a reason (it could not fit the count column)."""
     if "num_ebikes_available" in record:
         return values.count(record["num_ebikes_available"], "num_ebikes_available")
+    total = _ebikes_by_type(record, vehicle_types, notes)
+    return None if total is None else values.bounded(total, "e-bikes available")
+
+
+def _ebikes_by_type(
+    record: Mapping[str, Any], vehicle_types: Mapping[str, VehicleType] | None, notes: Notes
+) -> int | None:
+    """E-bikes summed from the per-type counts of 2.1 or Vélib' (unbounded; see _ebikes)."""
     by_type = record.get("vehicle_types_available")
     if isinstance(by_type, list) and vehicle_types:
         total, known = 0, False

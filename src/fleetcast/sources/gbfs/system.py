@@ -9,12 +9,15 @@ from typing import Any, Final
 from fleetcast.domain import VehicleKind, check_timezone
 from fleetcast.errors import SchemaError
 from fleetcast.sources.gbfs.documents import FeedDocument
-from fleetcast.sources.gbfs.values import Notes, Values
+from fleetcast.sources.gbfs.values import Notes, Values, json_type
 from fleetcast.sources.gbfs.versions.v3 import pick_text
 
 BICYCLES: Final = frozenset({"bicycle", "cargo_bicycle"})
 SCOOTERS: Final = frozenset({"scooter", "scooter_standing", "scooter_seated", "moped"})
 MOTORS: Final = frozenset({"electric_assist", "electric"})
+SYSTEM_NAME_LENGTH: Final = 200
+"""The db's system name column holds 200 characters; a longer name (which only describes
+the system) is cut, with a warning."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,8 @@ def localized(
     value: Any, field: str, doc: FeedDocument, language: str | None, notes: Notes
 ) -> str | None:
     """A text field: a plain string before 3.0, a list of translations in 3.0 (the other
-    shape is read too, and noted)."""
+    shape is read too, and noted). Any other value (an object, a number) is left empty and
+    noted, so that a name that vanished is reported rather than silently null."""
     if isinstance(value, list):
         if not doc.spec.localized_text:
             notes.add(f"{field} given as translations in a {doc.spec.major}.x feed", "read as such")
@@ -66,6 +70,8 @@ def localized(
         if doc.spec.localized_text:
             notes.add(f"{field} given as plain text in a 3.0 feed", "read as such")
         return value.strip() or None
+    if value is not None:
+        notes.add(f"{field} given as a JSON {json_type(value)}", "left empty")
     return None
 
 
@@ -76,6 +82,9 @@ def read_system_information(doc: FeedDocument, *, language: str | None = None) -
     data = doc.data
     warnings: list[str] = []
     name = localized(data.get("name"), "name", doc, language, notes)
+    if name is not None and len(name) > SYSTEM_NAME_LENGTH:
+        notes.add(f"name longer than {SYSTEM_NAME_LENGTH} characters", "cut")
+        name = name[:SYSTEM_NAME_LENGTH]
     timezone = data.get("timezone")
     if timezone is not None:
         try:

@@ -4,6 +4,11 @@ A vehicle's battery is ``current_fuel_percent`` (0 to 1, from 2.3) in percent; w
 the share of its type's full range left (``current_range_meters / max_range_meters``) is
 used and noted as an estimate. A vehicle parked at a station without coordinates (allowed
 from 2.1) takes the station's position.
+
+A vehicle_id longer than the db's 64 characters, or a vehicle_type_id longer than its 32,
+rejects the record: a cut id could name another vehicle or type. A ``last_reported`` after
+2100 rejects it too; one before 2000 is a "never reported" placeholder, read as unknown
+(noted) like a station's, since the vehicle's position is still good.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import polars as pl
 
 from fleetcast.domain import VEHICLE_STATUS, conform
 from fleetcast.geo import Zoning
+from fleetcast.sources.gbfs import deviations
 from fleetcast.sources.gbfs.checked import (
     PARSE,
     ROW,
@@ -31,7 +37,7 @@ from fleetcast.sources.gbfs.checked import (
 from fleetcast.sources.gbfs.documents import FeedDocument
 from fleetcast.sources.gbfs.stations import absent_flags, record_keys
 from fleetcast.sources.gbfs.system import VehicleType
-from fleetcast.sources.gbfs.values import Notes, Values
+from fleetcast.sources.gbfs.values import ID_LENGTH, TYPE_ID_LENGTH, Notes, Values
 
 VEHICLE_FLAGS: Final = ("is_reserved", "is_disabled")
 _OTHER_LIST: Final = {"bikes": "vehicles", "vehicles": "bikes"}
@@ -79,7 +85,7 @@ def check_vehicles(
         )
     }
     parse: list[str | None] = []
-    at_station = estimated = over_range = in_percent = 0
+    at_station = estimated = over_range = in_percent = never = 0
     for record in records:
         values.start()
         if not isinstance(record, dict):
@@ -89,7 +95,9 @@ def check_vehicles(
         if raw_id is None and other_id in record:
             notes.add(f"{other_id} used in a {spec.major}.x feed", f"read as {id_field}")
             raw_id = record[other_id]
-        columns["vehicle_id"].append(values.text(raw_id, id_field, required=True))
+        columns["vehicle_id"].append(
+            values.text(raw_id, id_field, required=True, max_length=ID_LENGTH)
+        )
         lat, lon = _position(record, values, stations)
         if lat is not None and "lat" not in record:
             at_station += 1
@@ -98,7 +106,9 @@ def check_vehicles(
         for flag in VEHICLE_FLAGS:
             value = values.flag(record.get(flag), flag, required=flag not in defaults)
             columns[flag].append(defaults.get(flag) if value is None else value)
-        type_id = values.text(record.get("vehicle_type_id"), "vehicle_type_id")
+        type_id = values.text(
+            record.get("vehicle_type_id"), "vehicle_type_id", max_length=TYPE_ID_LENGTH
+        )
         columns["vehicle_type"].append(type_id)
         fuel = values.number(record.get("current_fuel_percent"), "current_fuel_percent")
         range_m = values.number(record.get("current_range_meters"), "current_range_meters")
@@ -120,9 +130,19 @@ def check_vehicles(
                 else:
                     over_range += 1
         columns["battery_pct"].append(battery)
-        columns["last_reported"].append(values.epoch(record.get("last_reported"), "last_reported"))
+        reported = values.epoch(record.get("last_reported"), "last_reported", floor=None)
+        if deviations.never_reported(reported):
+            never += 1
+            reported = None
+        columns["last_reported"].append(reported)
         parse.append(values.reason())
     _note_battery(notes, at_station, estimated, over_range, in_percent)
+    if never:
+        notes.add(
+            "last_reported is a 'never reported' placeholder before 2000, e.g. 0",
+            "read as unknown",
+            never,
+        )
     frame = pl.DataFrame(
         {
             ROW: range(1, len(records) + 1),
@@ -164,6 +184,7 @@ def check_vehicles(
         rejected,
         rows_read=len(records),
         warnings=warnings + notes.warnings(),
+        ids=columns["vehicle_id"],
     )
 
 

@@ -25,15 +25,16 @@ def spec_for(version: str | None) -> tuple[VersionSpec, str | None]:
     if version is None:
         return V1, None
     text = str(version)
+    shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
     for spec in SPECS:
         if text in spec.versions:
             return spec, None
     match = _MAJOR.match(text)
     if match is None:
-        return V3, f"version {text!r} not understood: read as {V3.newest}"
+        return V3, f"version {shown} not understood: read as {V3.newest}"
     major = int(match.group(1))
     spec = next((s for s in SPECS if s.major == major), V3 if major > V3.major else V1)
-    return spec, f"version {text!r} is not one fleetcast knows: read as {spec.newest}"
+    return spec, f"version {shown} is not one fleetcast knows: read as {spec.newest}"
 
 
 __all__ = ["SPECS", "V1", "V2", "V3", "VersionSpec", "spec_for"]
