@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import polars as pl
 import typer
@@ -22,6 +22,13 @@ from fleetcast.config import Settings, load_settings
 from fleetcast.errors import FleetcastError
 
 T = TypeVar("T")
+
+SystemOption = Annotated[str, typer.Option(help="System id to load into (created if new).")]
+"""``--system`` of every command that loads into a system, creating it on first use."""
+NameOption = Annotated[str | None, typer.Option(help="Display name of a new system.")]
+"""``--name`` of the commands that can create a system."""
+CountryOption = Annotated[str | None, typer.Option(help="Country code of a new system.")]
+"""``--country`` of the commands that can create a system."""
 
 console = Console()
 err = Console(stderr=True)
@@ -94,6 +101,22 @@ class RichStages:
         """Mark the last stage done."""
         self.stage("done", total=1)
         self._progress.update(self._task, visible=False)
+
+
+def counts_table(report: Any, *, title: str) -> Table:
+    """A two-column summary table of an ingest ``report`` with the rows every ingest report
+    shares (system, rows read, accepted, rejected); callers add their own rows after.
+
+    One place for these rows so every ingest command words its counts the same way.
+    """
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("system", report.system_id)
+    table.add_row("rows read", f"{report.rows_read:,}")
+    table.add_row("accepted", f"{report.rows_accepted:,}")
+    table.add_row("rejected (quarantined)", f"{report.rows_rejected:,}")
+    return table
 
 
 def progress_bar() -> Progress:

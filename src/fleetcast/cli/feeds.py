@@ -15,7 +15,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fleetcast.cli._common import console, err, fail, open_store, prog, run_with_progress, settings
+from fleetcast.cli._common import (
+    SystemOption,
+    console,
+    err,
+    fail,
+    open_store,
+    prog,
+    run_with_progress,
+    settings,
+)
 
 if TYPE_CHECKING:
     from fleetcast.jobs.supply import CycleReport, GbfsReport, PollReport
@@ -61,7 +70,7 @@ def ingest_gbfs(
             show_default=False,
         ),
     ],
-    system: Annotated[str, typer.Option(help="System id to load into (created if new).")],
+    system: SystemOption,
     timezone: Annotated[
         str | None,
         typer.Option(
@@ -172,7 +181,7 @@ def poll_gbfs(
             show_default=False,
         ),
     ],
-    system: Annotated[str, typer.Option(help="System id to load into (created if new).")],
+    system: SystemOption,
     every: Annotated[
         str,
         typer.Option(

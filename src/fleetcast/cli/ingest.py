@@ -12,7 +12,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from fleetcast.cli._common import (
+    CountryOption,
+    NameOption,
+    SystemOption,
     console,
+    counts_table,
     fail,
     open_store,
     parse_day,
@@ -47,13 +51,7 @@ class WeatherKindOption(StrEnum):
 def _report_table(report: Any, *, title: str) -> Table:
     from fleetcast.jobs.context import DemandReport, WeatherReport
 
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("system", report.system_id)
-    table.add_row("rows read", f"{report.rows_read:,}")
-    table.add_row("accepted", f"{report.rows_accepted:,}")
-    table.add_row("rejected (quarantined)", f"{report.rows_rejected:,}")
+    table = counts_table(report, title=title)
     if isinstance(report, WeatherReport):
         table.add_row(f"new {report.kind} days (not seen before)", f"{report.rows_new:,}")
     elif isinstance(report, DemandReport):
@@ -163,7 +161,7 @@ def ingest_chicago(
 @ingest_app.command("trips")
 def ingest_trips(
     path: Annotated[Path, typer.Argument(help="CSV or Parquet file of trips.")],
-    system: Annotated[str, typer.Option(help="System id to load into (created if new).")],
+    system: SystemOption,
     zones: Annotated[
         Path | None, typer.Option(help="GeoJSON FeatureCollection of the system's zones.")
     ] = None,
@@ -182,8 +180,8 @@ def ingest_trips(
     timezone: Annotated[
         str | None, typer.Option(help="IANA timezone of a new system (naive times are local).")
     ] = None,
-    country: Annotated[str | None, typer.Option(help="Country code of a new system.")] = None,
-    name: Annotated[str | None, typer.Option(help="Display name of a new system.")] = None,
+    country: CountryOption = None,
+    name: NameOption = None,
     zone_id_field: Annotated[
         str | None, typer.Option(help="GeoJSON property holding the zone id.")
     ] = None,

@@ -13,17 +13,48 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fleetcast.cli._common import console, fail, open_store, run_with_progress, settings
+from fleetcast.cli._common import (
+    CountryOption,
+    NameOption,
+    SystemOption,
+    console,
+    counts_table,
+    fail,
+    open_store,
+    run_with_progress,
+    settings,
+)
 from fleetcast.errors import ConfigError
 
 TOKEN_ENV: Final = "FLEETCAST_MDS_TOKEN"
 """Where the MDS bearer token is read from when --token-env is not given."""
 
-_TIMEZONE_HELP = "IANA timezone of a new system, e.g. America/Chicago (required then)."
-_ZONES_HELP = "GeoJSON FeatureCollection of the system's zones (a new system taking trips)."
-_H3_HELP = "Use H3 hexagons of this resolution as the zones of a new system."
-_ZONE_ID_HELP = "GeoJSON property holding the zone id (guessed when not given)."
-_ZONE_NAME_HELP = "GeoJSON property holding the zone name (guessed when not given)."
+# The options both commands share: how a new system is created and how the report is shown.
+_Timezone = Annotated[
+    str | None,
+    typer.Option(help="IANA timezone of a new system, e.g. America/Chicago (required then)."),
+]
+_Zones = Annotated[
+    Path | None,
+    typer.Option(
+        help="GeoJSON FeatureCollection of the system's zones (a new system taking trips)."
+    ),
+]
+_H3 = Annotated[
+    int | None,
+    typer.Option(
+        min=0, max=15, help="Use H3 hexagons of this resolution as the zones of a new system."
+    ),
+]
+_ZoneIdField = Annotated[
+    str | None,
+    typer.Option(help="GeoJSON property holding the zone id (guessed when not given)."),
+]
+_ZoneNameField = Annotated[
+    str | None,
+    typer.Option(help="GeoJSON property holding the zone name (guessed when not given)."),
+]
+_JsonOutput = Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")]
 
 
 class MdsKind(StrEnum):
@@ -55,7 +86,7 @@ def ingest_mds(
             show_default=False,
         ),
     ],
-    system: Annotated[str, typer.Option(help="System id to load into (created if new).")],
+    system: SystemOption,
     kind: Annotated[
         MdsKind, typer.Option(help="trips, or status_changes (MDS 2.0: events).")
     ] = MdsKind.trips,
@@ -70,16 +101,14 @@ def ingest_mds(
         str | None,
         typer.Option(help="Ask for this MDS version (e.g. 1.2 or 2.0) and refuse others."),
     ] = None,
-    timezone: Annotated[str | None, typer.Option(help=_TIMEZONE_HELP)] = None,
-    zones: Annotated[Path | None, typer.Option(help=_ZONES_HELP)] = None,
-    h3: Annotated[int | None, typer.Option(min=0, max=15, help=_H3_HELP)] = None,
-    zone_id_field: Annotated[str | None, typer.Option(help=_ZONE_ID_HELP)] = None,
-    zone_name_field: Annotated[str | None, typer.Option(help=_ZONE_NAME_HELP)] = None,
-    name: Annotated[str | None, typer.Option(help="Display name of a new system.")] = None,
-    country: Annotated[str | None, typer.Option(help="Country code of a new system.")] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
-    ] = False,
+    timezone: _Timezone = None,
+    zones: _Zones = None,
+    h3: _H3 = None,
+    zone_id_field: _ZoneIdField = None,
+    zone_name_field: _ZoneNameField = None,
+    name: NameOption = None,
+    country: CountryOption = None,
+    json_output: _JsonOutput = False,
 ) -> None:
     """Load an MDS provider's trips or vehicle status changes (MDS 0.4, 1.x and 2.0).
 
@@ -123,7 +152,7 @@ def ingest_mds(
 
 
 def ingest_opsdb(
-    system: Annotated[str, typer.Option(help="System id to load into (created if new).")],
+    system: SystemOption,
     entity: Annotated[
         OpsdbEntity, typer.Option(help="trips, or telemetry (GPS, battery, lock state).")
     ] = OpsdbEntity.trips,
@@ -136,16 +165,14 @@ def ingest_opsdb(
     max_batches: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many batches (the rest next run).")
     ] = None,
-    timezone: Annotated[str | None, typer.Option(help=_TIMEZONE_HELP)] = None,
-    zones: Annotated[Path | None, typer.Option(help=_ZONES_HELP)] = None,
-    h3: Annotated[int | None, typer.Option(min=0, max=15, help=_H3_HELP)] = None,
-    zone_id_field: Annotated[str | None, typer.Option(help=_ZONE_ID_HELP)] = None,
-    zone_name_field: Annotated[str | None, typer.Option(help=_ZONE_NAME_HELP)] = None,
-    name: Annotated[str | None, typer.Option(help="Display name of a new system.")] = None,
-    country: Annotated[str | None, typer.Option(help="Country code of a new system.")] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
-    ] = False,
+    timezone: _Timezone = None,
+    zones: _Zones = None,
+    h3: _H3 = None,
+    zone_id_field: _ZoneIdField = None,
+    zone_name_field: _ZoneNameField = None,
+    name: NameOption = None,
+    country: CountryOption = None,
+    json_output: _JsonOutput = False,
 ) -> None:
     """Read new trips or telemetry from the operator's own MySQL / MariaDB or PostgreSQL.
 
@@ -221,13 +248,7 @@ def _print_json(values: dict[str, Any]) -> None:
 
 def _counts(report: Any, *, title: str) -> Table:
     """The rows every operator report shares."""
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("system", report.system_id)
-    table.add_row("rows read", f"{report.rows_read:,}")
-    table.add_row("accepted", f"{report.rows_accepted:,}")
-    table.add_row("rejected (quarantined)", f"{report.rows_rejected:,}")
+    table = counts_table(report, title=title)
     table.add_row("new rows (not seen before)", f"{report.rows_new:,}")
     return table
 

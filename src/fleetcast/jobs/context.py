@@ -24,7 +24,13 @@ import polars as pl
 from fleetcast.domain import Dataset, SystemInfo, check_timezone, conform
 from fleetcast.errors import NothingLoadedError, SchemaError, UnknownSystemError
 from fleetcast.jobs._progress import Progress, Silent
-from fleetcast.jobs.ingest import IngestReport, finish_report, hash_in_background, require_file
+from fleetcast.jobs.ingest import (
+    IngestReport,
+    existing_system,
+    finish_report,
+    hash_in_background,
+    require_file,
+)
 from fleetcast.sources import files, weather
 from fleetcast.sources.calendar import holiday_names
 from fleetcast.sources.files import CheckedDemand
@@ -82,7 +88,7 @@ def ingest_demand_file(
     progress = progress or Silent()
     _check_id(system_id)
     require_file(path)
-    existing = _existing_system(store, system_id)
+    existing = existing_system(store, system_id)
     system = _demand_system(
         existing,
         system_id=system_id,
@@ -413,14 +419,6 @@ def _check_id(system_id: str) -> None:
         check_system_id(system_id)
     except ValueError as exc:
         raise SchemaError(str(exc)) from exc
-
-
-def _existing_system(store: Store, system_id: str) -> SystemInfo | None:
-    with store.connect() as conn:
-        try:
-            return records.get_system(conn, system_id)
-        except UnknownSystemError:
-            return None
 
 
 def _require_system(store: Store, system_id: str) -> SystemInfo:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from fleetcast.analytics.demand import daily_demand
 from fleetcast.domain import Dataset, SystemInfo, conform
-from fleetcast.errors import NothingLoadedError, SchemaError
+from fleetcast.errors import NothingLoadedError, SchemaError, UnknownSystemError
 from fleetcast.geo import Zoning
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.sources._tabular import TextTable
@@ -74,6 +74,42 @@ def register_system(store: Store, system: SystemInfo, zoning: Zoning | None) -> 
         records.save_system(conn, system)
         if zoning is not None:
             records.save_zones(conn, system.system_id, zoning.to_frame())
+
+
+def existing_system(store: Store, system_id: str) -> SystemInfo | None:
+    """The stored system, or None when ``system_id`` is not registered yet.
+
+    For jobs that create a system on first use: a missing system is not an error there.
+    """
+    with store.connect() as conn:
+        try:
+            return records.get_system(conn, system_id)
+        except UnknownSystemError:
+            return None
+
+
+def quarantine_frame(
+    rejected: pl.DataFrame,
+    *,
+    system_id: str,
+    ingest_id: str,
+    source: str,
+    day: date | None = None,
+) -> pl.DataFrame:
+    """Rejected rows as QUARANTINE rows: tagged with their system, ingest and source, dated
+    ``day`` (default: today in UTC), in the QUARANTINE schema.
+
+    Every job quarantines this way so the lake's quarantine can be read back by ingest id.
+    """
+    return conform(
+        rejected.with_columns(
+            pl.lit(system_id).alias("system_id"),
+            pl.lit(ingest_id).alias("ingest_id"),
+            pl.lit(source).alias("source"),
+            pl.lit(day or datetime.now(UTC).date()).alias("date"),
+        ),
+        Dataset.QUARANTINE.schema,
+    )
 
 
 def load_zoning(store: Store, system_id: str) -> Zoning | None:
@@ -291,14 +327,8 @@ def _rejected_rows(
         )
     if not table.malformed.is_empty():
         parts.append(
-            conform(
-                table.malformed.with_columns(
-                    pl.lit(system_id).alias("system_id"),
-                    pl.lit(ingest_id).alias("ingest_id"),
-                    pl.lit(source).alias("source"),
-                    pl.lit(datetime.now(UTC).date()).alias("date"),
-                ),
-                Dataset.QUARANTINE.schema,
+            quarantine_frame(
+                table.malformed, system_id=system_id, ingest_id=ingest_id, source=source
             )
         )
     if not parts:

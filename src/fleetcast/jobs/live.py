@@ -4,15 +4,17 @@ what the API and the dashboard show."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import polars as pl
+from sqlalchemy import Connection
 
 from fleetcast.analytics.availability import DeficitParams, DeficitReport, deficits
 from fleetcast.analytics.demand import hourly_demand
 from fleetcast.analytics.kpis import FleetKpis, KpiParams, fleet_kpis, vehicle_flags
-from fleetcast.domain import Dataset
+from fleetcast.domain import Dataset, SystemInfo
 from fleetcast.errors import FleetcastError
 from fleetcast.sources.calendar import holiday_dates
 from fleetcast.store import Store, records, state
@@ -150,6 +152,53 @@ def _default_now(forecasts: pl.DataFrame) -> datetime:
     return now
 
 
+@dataclass(frozen=True, slots=True)
+class KpiPeriod:
+    """The days a period of KPIs covers and what every KPI over it reads: the system, its
+    current fleet, its trips and its holidays in the period."""
+
+    system: SystemInfo
+    first: date
+    last: date
+    fleet: pl.DataFrame
+    trips: pl.LazyFrame
+    holidays: frozenset[date]
+
+
+def kpi_period(
+    store: Store,
+    conn: Connection,
+    system_id: str,
+    *,
+    period: Period,
+    end: date | None,
+    lookback_days: int = 1,
+) -> KpiPeriod:
+    """The last day, week (7 days) or month (28 days) ending on ``end`` (default: the last
+    day with demand, else today in UTC), with trips read from ``lookback_days`` before
+    ``end`` when that is earlier than the period's first day.
+
+    One place for the period set-up, so the KPIs and the charts beside them
+    (:mod:`fleetcast.jobs.live_charts`) always cover the same days. ``conn`` is the caller's
+    open connection, so the caller can read more in the same one.
+    """
+    if period not in PERIOD_DAYS:
+        raise ValueError(f"period {period!r} not understood: use one of {sorted(PERIOD_DAYS)}")
+    system = records.get_system(conn, system_id)
+    last = end or records.demand_summary(conn, system_id)["last_day"]
+    fleet = state.load_vehicle_status(conn, system_id)
+    last = last or datetime.now(UTC).date()
+    first = last - timedelta(days=PERIOD_DAYS[period] - 1)
+    history = min(first, last - timedelta(days=lookback_days - 1))
+    trips = store.lake.scan(Dataset.TRIPS, system_id=system_id, start=history, end=last)
+    holidays = (
+        holiday_dates(system.country, system.subdivision, first, last)
+        if system.country
+        else frozenset()
+    )
+    return KpiPeriod(system, first, last, fleet, trips, holidays)
+
+
 def kpis(
     store: Store,
     system_id: str,
@@ -160,31 +209,21 @@ def kpis(
 ) -> FleetKpis:
     """Fleet KPIs over the last day, week (7 days) or month (28 days) of trips, ending on
     ``end`` (default: the last day with demand), with the current fleet's state."""
-    if period not in PERIOD_DAYS:
-        raise ValueError(f"period {period!r} not understood: use one of {sorted(PERIOD_DAYS)}")
     with store.connect() as conn:
-        system = records.get_system(conn, system_id)
-        last = end or records.demand_summary(conn, system_id)["last_day"]
-        fleet = state.load_vehicle_status(conn, system_id)
+        window = kpi_period(
+            store, conn, system_id, period=period, end=end, lookback_days=IDLE_LOOKBACK_DAYS
+        )
         parkings = records.load_parkings(conn, system_id)
         zones = records.load_zones(conn, system_id)
-    last = last or datetime.now(UTC).date()
-    first = last - timedelta(days=PERIOD_DAYS[period] - 1)
-    history = min(first, last - timedelta(days=IDLE_LOOKBACK_DAYS - 1))
-    trips = store.lake.scan(Dataset.TRIPS, system_id=system_id, start=history, end=last)
-    holidays = (
-        holiday_dates(system.country, system.subdivision, first, last)
-        if system.country
-        else frozenset()
-    )
+    fleet = window.fleet
     return fleet_kpis(
-        trips,
-        timezone=system.timezone,
-        start=first,
-        end=last,
+        window.trips,
+        timezone=window.system.timezone,
+        start=window.first,
+        end=window.last,
         vehicles=fleet if fleet.height else None,
         parkings=parkings if parkings.height else None,
         zones=zones if zones.height else None,
-        holidays=holidays,
+        holidays=window.holidays,
         params=params,
     )

@@ -5,14 +5,12 @@ weekends over the same periods as :func:`fleetcast.jobs.live.kpis`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import polars as pl
 
 from fleetcast.analytics.kpis import KpiParams, battery_distribution, usage_by_period
-from fleetcast.domain import Dataset
-from fleetcast.jobs.live import PERIOD_DAYS, Period
-from fleetcast.sources.calendar import holiday_dates
+from fleetcast.jobs.live import Period, kpi_period
 from fleetcast.store import Store, records, state
 
 
@@ -85,26 +83,15 @@ def trips_by_day_part(
     weekends, over the same period and fleet as ``live.kpis(period=...)``: ``day_type``,
     ``day_part``, ``days``, ``trips``, ``trips_per_day``, ``trips_per_hour``,
     ``utilisation``, with the mean duration and distance when the trips carry them."""
-    if period not in PERIOD_DAYS:
-        raise ValueError(f"period {period!r} not understood: use one of {sorted(PERIOD_DAYS)}")
     with store.connect() as conn:
-        system = records.get_system(conn, system_id)
-        last = end or records.demand_summary(conn, system_id)["last_day"]
-        fleet = state.load_vehicle_status(conn, system_id)
-    last = last or datetime.now(UTC).date()
-    first = last - timedelta(days=PERIOD_DAYS[period] - 1)
-    trips = store.lake.scan(Dataset.TRIPS, system_id=system_id, start=first, end=last)
-    holidays = (
-        holiday_dates(system.country, system.subdivision, first, last)
-        if system.country
-        else frozenset()
-    )
+        window = kpi_period(store, conn, system_id, period=period, end=end)
+    fleet = window.fleet
     return usage_by_period(
-        trips,
-        timezone=system.timezone,
-        start=first,
-        end=last,
+        window.trips,
+        timezone=window.system.timezone,
+        start=window.first,
+        end=window.last,
         by=("day_type", "day_part"),
         fleet_size=max(fleet["vehicle_id"].n_unique(), 1) if fleet.height else None,
-        holidays=holidays,
+        holidays=window.holidays,
     )

@@ -21,24 +21,26 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from fleetcast.domain import Dataset, SystemInfo, check_timezone, conform
+from fleetcast.domain import Dataset, SystemInfo, check_timezone
 from fleetcast.errors import (
     ConfigError,
     NothingLoadedError,
     SchemaError,
     SourceError,
-    UnknownSystemError,
 )
-from fleetcast.geo import Zoning, h3_zoning
+from fleetcast.geo import Zoning
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import (
+    Candidates,
     IngestReport,
+    existing_system,
     ingest_text_table,
     load_zoning,
+    quarantine_frame,
     register_system,
     require_file,
 )
-from fleetcast.jobs.trips import _h3_zones
+from fleetcast.jobs.trips import h3_zone_grower, h3_zones
 from fleetcast.sources import _checks, mds, opsdb
 from fleetcast.sources._tabular import TextTable
 from fleetcast.sources.mds import Kind
@@ -52,8 +54,6 @@ MDS_SOURCE: Final = "mds"
 OPSDB_SOURCE: Final = "opsdb"
 _BATCH_IDS: Final = uuid.UUID("0b5e7c52-61f4-4f0e-9d0e-6f7f0c1e2a11")
 """Namespace of the ingest ids of database batches (the same batch gets the same id)."""
-
-Candidates = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 @dataclass(slots=True)
@@ -184,11 +184,7 @@ def operator_system(
         if zones is not None
         else None
     )
-    with store.connect() as conn:
-        try:
-            existing: SystemInfo | None = records.get_system(conn, system_id)
-        except UnknownSystemError:
-            existing = None
+    existing = existing_system(store, system_id)
     if existing is None:
         if timezone is None:
             raise SchemaError(
@@ -238,20 +234,13 @@ def operator_system(
 
 def _trip_path(
     store: Store, system: SystemInfo, zoning: Zoning | None
-) -> tuple[Callable[[pl.DataFrame], pl.DataFrame], Zoning | None, Callable[[CheckedTrips], None]]:
+) -> tuple[Candidates, Zoning | None, Callable[[CheckedTrips], None]]:
     """How trips of ``system`` get their zones: located in its polygons, or H3 cells that
     are added to the system as trips arrive in them."""
     resolution = system.h3_resolution
     if system.zoning != "h3" or resolution is None:
         return (lambda frame: frame), zoning, (lambda checked: None)
-
-    def grow_zones(checked: CheckedTrips) -> None:
-        if checked.accepted.is_empty():
-            return
-        cells = pl.concat([checked.accepted["start_zone"], checked.accepted["end_zone"]])
-        register_system(store, system, h3_zoning(cells.drop_nulls().unique().to_list()))
-
-    return (lambda frame: _h3_zones(frame, resolution)), None, grow_zones
+    return (lambda frame: h3_zones(frame, resolution)), None, h3_zone_grower(store, system)
 
 
 def ingest_mds(
@@ -642,14 +631,12 @@ def _load_snapshots(
         if not rejected.is_empty():
             store.lake.append(
                 Dataset.QUARANTINE,
-                conform(
-                    rejected.with_columns(
-                        pl.lit(system_id).alias("system_id"),
-                        pl.lit(ingest_id).alias("ingest_id"),
-                        pl.lit(source).alias("source"),
-                        pl.lit(started.date()).alias("date"),
-                    ),
-                    Dataset.QUARANTINE.schema,
+                quarantine_frame(
+                    rejected,
+                    system_id=system_id,
+                    ingest_id=ingest_id,
+                    source=source,
+                    day=started.date(),
                 ),
             )
         with store.begin() as conn:

@@ -34,11 +34,11 @@ import httpx
 import polars as pl
 from sqlalchemy import Connection, delete, func, select
 
-from fleetcast.domain import Dataset, SystemInfo, VehicleKind, check_timezone, conform
+from fleetcast.domain import Dataset, SystemInfo, VehicleKind, check_timezone
 from fleetcast.errors import FleetcastError, NothingLoadedError, SchemaError, UnknownSystemError
 from fleetcast.geo import Zoning
 from fleetcast.jobs._progress import Progress, Silent
-from fleetcast.jobs.ingest import load_zoning
+from fleetcast.jobs.ingest import load_zoning, quarantine_frame
 from fleetcast.sources.gbfs import (
     FEEDS,
     FREE_BIKE_STATUS,
@@ -592,8 +592,8 @@ class _FeedSession:
         """Append the status snapshots and the quarantined records (before the db)."""
         quarantine: list[pl.DataFrame] = []
         for read in data:
-            assert read.checked is not None
             report = reports[read.name]
+            assert read.checked is not None and report.ingest_id is not None
             if read.name == STATION_STATUS:
                 report.rows_new = self.store.lake.append(
                     Dataset.STATION_STATUS, read.checked.accepted
@@ -604,14 +604,11 @@ class _FeedSession:
                 ).rows_new
             if not read.checked.rejected.is_empty():
                 quarantine.append(
-                    conform(
-                        read.checked.rejected.with_columns(
-                            pl.lit(self.system_id).alias("system_id"),
-                            pl.lit(report.ingest_id).alias("ingest_id"),
-                            pl.lit(f"{SOURCE}:{read.name}").alias("source"),
-                            pl.lit(datetime.now(UTC).date()).alias("date"),
-                        ),
-                        Dataset.QUARANTINE.schema,
+                    quarantine_frame(
+                        read.checked.rejected,
+                        system_id=self.system_id,
+                        ingest_id=report.ingest_id,
+                        source=f"{SOURCE}:{read.name}",
                     )
                 )
         if quarantine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -11,11 +11,12 @@ import httpx
 import polars as pl
 
 from fleetcast.domain import SystemInfo, check_timezone
-from fleetcast.errors import NothingLoadedError, SchemaError, SourceError, UnknownSystemError
+from fleetcast.errors import NothingLoadedError, SchemaError, SourceError
 from fleetcast.geo import Zoning, h3_cells, h3_zoning
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import (
     IngestReport,
+    existing_system,
     hash_in_background,
     ingest_text_table,
     known_zone_ids,
@@ -27,17 +28,9 @@ from fleetcast.jobs.ingest import (
 from fleetcast.sources import chicago, files, socrata
 from fleetcast.sources._tabular import TextTable, read_table
 from fleetcast.sources.validate import ROW, CheckedTrips
-from fleetcast.store import Store, records
+from fleetcast.store import Store
 
 _MALFORMED = {"row_number": pl.Int64, "reason": pl.String, "record": pl.String}
-
-
-def _existing_system(store: Store, system_id: str) -> SystemInfo | None:
-    with store.connect() as conn:
-        try:
-            return records.get_system(conn, system_id)
-        except UnknownSystemError:
-            return None
 
 
 def chicago_system(
@@ -52,7 +45,7 @@ def chicago_system(
     Community areas come from ``zones`` (the portal's boundaries GeoJSON) when given, else
     from the store; a first ingest without either downloads them from the portal.
     """
-    system = _existing_system(store, system_id) or replace(chicago.SYSTEM, system_id=system_id)
+    system = existing_system(store, system_id) or replace(chicago.SYSTEM, system_id=system_id)
     zoning = (
         chicago.community_areas(require_file(zones)) if zones else load_zoning(store, system_id)
     )
@@ -220,7 +213,7 @@ def ingest_trips_file(
     """
     progress = progress or Silent()
     require_file(path)
-    existing = _existing_system(store, system_id)
+    existing = existing_system(store, system_id)
     zoning: Zoning | None = None
     if zones is not None:
         zoning = Zoning.from_geojson(
@@ -270,21 +263,10 @@ def ingest_trips_file(
     def candidates(raw: pl.DataFrame) -> pl.DataFrame:
         frame = files.to_candidates(raw, mapping=resolved, timezone=system.timezone)
         if system.zoning == "h3" and system.h3_resolution is not None:
-            frame = _h3_zones(frame, system.h3_resolution)
+            frame = h3_zones(frame, system.h3_resolution)
         return frame
 
-    on_accepted = None
-    if system.zoning == "h3":
-
-        def grow_zones(checked: CheckedTrips) -> None:
-            if checked.accepted.is_empty():
-                return  # nothing loads; ingest_text_table says why (no cells to add)
-            cells = pl.concat(
-                [checked.accepted["start_zone"], checked.accepted["end_zone"]]
-            ).drop_nulls()
-            register_system(store, system, h3_zoning(cells.unique().to_list()))
-
-        on_accepted = grow_zones
+    on_accepted = h3_zone_grower(store, system) if system.zoning == "h3" else None
     return ingest_text_table(
         store,
         table,
@@ -299,7 +281,31 @@ def ingest_trips_file(
     )
 
 
-def _h3_zones(frame: pl.DataFrame, resolution: int) -> pl.DataFrame:
+def h3_zone_grower(store: Store, system: SystemInfo) -> Callable[[CheckedTrips], None]:
+    """An ``on_accepted`` callback for :func:`ingest_text_table` that adds the H3 cells the
+    accepted trips start and end in to ``system``'s zones.
+
+    An H3 system has no fixed zone list: its zones are the cells its trips use, so they
+    are registered as trips arrive (before the demand is counted per zone).
+    """
+
+    def grow_zones(checked: CheckedTrips) -> None:
+        if checked.accepted.is_empty():
+            return  # nothing loads; ingest_text_table says why (no cells to add)
+        cells = pl.concat(
+            [checked.accepted["start_zone"], checked.accepted["end_zone"]]
+        ).drop_nulls()
+        register_system(store, system, h3_zoning(cells.unique().to_list()))
+
+    return grow_zones
+
+
+def h3_zones(frame: pl.DataFrame, resolution: int) -> pl.DataFrame:
+    """``frame`` with each trip's missing start and end zone set to the H3 cell (at
+    ``resolution``) of its start and end point; points off the globe keep a null zone.
+
+    Distinct points are located once and joined back, as trips share many points.
+    """
     for end in ("start", "end"):
         lat, lon, zone = f"{end}_lat", f"{end}_lon", f"{end}_zone"
         places = frame.select(lat, lon).unique().drop_nulls()

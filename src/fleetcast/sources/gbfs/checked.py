@@ -4,6 +4,7 @@ warnings), and the checks shared by stations and vehicles."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -51,6 +52,43 @@ def epoch_column(name: str, values: list[float | None]) -> pl.Series:
     """
     seconds = pl.Series(name, values, dtype=pl.Float64)
     return (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+
+
+def record_frame(
+    columns: Mapping[str, list[Any]],
+    parse: list[str | None],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+    *,
+    rows: int,
+) -> pl.DataFrame:
+    """A status feed's ``rows`` records as one row each: position (ROW), reading reasons
+    (PARSE), the read values typed by ``schema`` and ``last_reported`` (POSIX seconds in
+    ``columns``) as a UTC datetime.
+
+    Stations and vehicles build their frames alike so :func:`split` can check both.
+    """
+    return pl.DataFrame(
+        {
+            ROW: range(1, rows + 1),
+            PARSE: parse,
+            **{k: v for k, v in columns.items() if k != "last_reported"},
+        },
+        schema={ROW: pl.Int64, PARSE: pl.String, **schema},
+    ).with_columns(epoch_column("last_reported", columns["last_reported"]))
+
+
+def stamp_snapshot(
+    accepted: pl.DataFrame, document: FeedDocument, *, system_id: str, timezone: str
+) -> pl.DataFrame:
+    """Accepted rows of a status snapshot with their ``system_id``, ``observed_at`` (the
+    document's last_updated, UTC) and ``date`` (its local day in ``timezone``).
+
+    A snapshot is observed as a whole at the time its document says it was updated.
+    """
+    return accepted.with_columns(
+        pl.lit(system_id).alias("system_id"),
+        pl.lit(document.last_updated).cast(pl.Datetime("us", "UTC")).alias("observed_at"),
+    ).with_columns(local_day("observed_at", timezone).alias("date"))
 
 
 def coordinate_checks(lat: str = "lat", lon: str = "lon") -> list[Check]:

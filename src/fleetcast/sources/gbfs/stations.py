@@ -28,11 +28,11 @@ from fleetcast.sources.gbfs.checked import (
     coordinate_checks,
     count_checks,
     duplicate_check,
-    epoch_column,
     finish,
     future_check,
-    local_day,
+    record_frame,
     split,
+    stamp_snapshot,
 )
 from fleetcast.sources.gbfs.documents import FeedDocument
 from fleetcast.sources.gbfs.system import VehicleType, localized
@@ -223,30 +223,23 @@ def check_station_status(
         "docks_available": "num_docks_available",
         "docks_disabled": "num_docks_disabled",
     }
-    frame = pl.DataFrame(
+    frame = record_frame(
+        columns,
+        parse,
         {
-            ROW: range(1, len(records) + 1),
-            PARSE: parse,
-            **{k: v for k, v in columns.items() if k != "last_reported"},
-        },
-        schema={
-            ROW: pl.Int64,
-            PARSE: pl.String,
             "station_id": pl.String,
             **dict.fromkeys(counts, pl.Int64),
             **dict.fromkeys(STATION_FLAGS, pl.Boolean),
         },
-    ).with_columns(epoch_column("last_reported", columns["last_reported"]))
+        rows=len(records),
+    )
     checks = [
         duplicate_check("station_id", "station_id"),
         *count_checks(counts),
         future_check("last_reported", now),
     ]
     accepted, rejected = split(frame, checks, records)
-    accepted = accepted.with_columns(
-        pl.lit(system_id).alias("system_id"),
-        pl.lit(doc.last_updated).cast(pl.Datetime("us", "UTC")).alias("observed_at"),
-    ).with_columns(local_day("observed_at", timezone).alias("date"))
+    accepted = stamp_snapshot(accepted, doc, system_id=system_id, timezone=timezone)
     return finish(
         doc,
         conform(accepted, STATION_STATUS),

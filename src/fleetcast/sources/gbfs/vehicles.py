@@ -23,16 +23,14 @@ from fleetcast.domain import VEHICLE_STATUS, conform
 from fleetcast.geo import Zoning
 from fleetcast.sources.gbfs import deviations
 from fleetcast.sources.gbfs.checked import (
-    PARSE,
-    ROW,
     CheckedFeed,
     coordinate_checks,
     duplicate_check,
-    epoch_column,
     finish,
     future_check,
-    local_day,
+    record_frame,
     split,
+    stamp_snapshot,
 )
 from fleetcast.sources.gbfs.documents import FeedDocument
 from fleetcast.sources.gbfs.stations import absent_flags, record_keys
@@ -143,15 +141,10 @@ def check_vehicles(
             "read as unknown",
             never,
         )
-    frame = pl.DataFrame(
+    frame = record_frame(
+        columns,
+        parse,
         {
-            ROW: range(1, len(records) + 1),
-            PARSE: parse,
-            **{k: v for k, v in columns.items() if k != "last_reported"},
-        },
-        schema={
-            ROW: pl.Int64,
-            PARSE: pl.String,
             "vehicle_id": pl.String,
             "lat": pl.Float64,
             "lon": pl.Float64,
@@ -160,7 +153,8 @@ def check_vehicles(
             "range_m": pl.Float64,
             **dict.fromkeys(VEHICLE_FLAGS, pl.Boolean),
         },
-    ).with_columns(epoch_column("last_reported", columns["last_reported"]))
+        rows=len(records),
+    )
     checks = [
         duplicate_check("vehicle_id", id_field),
         *coordinate_checks(),
@@ -174,10 +168,7 @@ def check_vehicles(
     accepted, rejected = split(frame, checks, records)
     if zoning is not None:
         accepted = zoning.assign(accepted, lat="lat", lon="lon", out="zone_id")
-    accepted = accepted.with_columns(
-        pl.lit(system_id).alias("system_id"),
-        pl.lit(doc.last_updated).cast(pl.Datetime("us", "UTC")).alias("observed_at"),
-    ).with_columns(local_day("observed_at", timezone).alias("date"))
+    accepted = stamp_snapshot(accepted, doc, system_id=system_id, timezone=timezone)
     return finish(
         doc,
         conform(accepted, VEHICLE_STATUS),

@@ -4,24 +4,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
-from fleetcast.sources.gbfs.versions._spec import VersionSpec
+from fleetcast.sources.gbfs.versions.v1 import V1
 
-V2: Final = VersionSpec(
+V2: Final = replace(
+    V1,
     major=2,
     versions=frozenset(
         {"2.0", "2.0-RC", "2.1", "2.1-RC", "2.1-RC2", "2.2", "2.2-RC", "2.3", "2.3-RC", "2.3-RC2"}
     ),
     newest="2.3",
-    discovery_by_language=True,
-    vehicles_feed="free_bike_status",
-    vehicles_list="bikes",
-    vehicle_id="bike_id",
-    vehicles_available="num_bikes_available",
-    vehicles_disabled="num_bikes_disabled",
-    posix_times=True,
     numeric_flags=False,
-    localized_text=False,
     has_vehicle_types=True,
 )
+"""Spelled as its differences from 1.x, which it otherwise reads the same way (feeds per
+language, ``free_bike_status.bikes[]`` keyed by ``bike_id``, POSIX times)."""
