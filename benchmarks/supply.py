@@ -201,8 +201,10 @@ def bench_store_one_snapshot(args: argparse.Namespace) -> None:
         and fc_status["ebikes_available"].sum() == base_status["ebikes_available"].sum()
         and report.stations == fc_info.height
     )
+    kilobytes = sum(f.stat().st_size for f in VELIB.glob("*.json")) / 1000
     table = Table(
-        title=f"1. One Vélib' snapshot ({fc_info.height:,} stations, 736 KB of JSON); "
+        title=f"1. One Vélib' snapshot ({fc_info.height:,} stations, {kilobytes:,.0f} KB of "
+        "JSON); "
         f"median of {args.repeat} runs, {os.cpu_count()} cores, "
         f"{'PostgreSQL' if args.db_url else 'SQLite'}",
         title_justify="left",

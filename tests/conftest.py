@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from fleetcast.config import Settings, load_settings
 from fleetcast.store import Store
+from servers import unavailable
 from shared_data import shared_file
 
 if TYPE_CHECKING:
@@ -168,22 +169,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _browser_unavailable(reason: str) -> NoReturn:
-    """Skip on a laptop without a browser; fail in CI, which installs one."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Headless Debian Chromium driven by Playwright (skipped, or failed in CI, without it)."""
     if not CHROMIUM.exists():
-        _browser_unavailable(f"{CHROMIUM} is absent: apt-get install chromium")
+        unavailable(f"{CHROMIUM} is absent: apt-get install chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _browser_unavailable("playwright is not installed: pip install playwright")
+        unavailable("playwright is not installed: pip install playwright")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

@@ -1,12 +1,18 @@
-"""Helpers for tests that start real servers: a free loopback port, and waiting for an answer."""
+"""Helpers for tests that need real servers or tools: a free loopback port, waiting for an
+answer, and skipping without them on a laptop while failing under CI=true, which has them."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
+from typing import NoReturn
 
 import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
 
 
 def free_port() -> int:
@@ -33,3 +39,46 @@ def wait_for(
             pass
         time.sleep(0.3)
     return None
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip on a laptop without the server or tool; fail under CI=true, which provides it."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: this test must run)")
+    pytest.skip(reason)
+
+
+def require_pymysql() -> None:
+    """The MariaDB driver, which the `mysql` extra installs (skip or fail without it)."""
+    try:
+        import pymysql  # noqa: F401
+    except ImportError:
+        unavailable("pymysql is not installed: pip install 'fleetcast[mysql]'")
+
+
+MYSQL_URL = os.environ.get("FLEETCAST_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+PG_ENV = "FLEETCAST_TEST_PG_URL"
+
+
+def operator_db(kind: str) -> Engine:
+    """An engine on the real MariaDB (``mariadb``) or PostgreSQL (``postgres``) test server
+    that stands for an operator's own database; skip or fail (CI) without it."""
+    if kind == "mariadb":
+        require_pymysql()
+        url = make_url(MYSQL_URL)
+    else:
+        base = os.environ.get(PG_ENV)
+        if not base:
+            unavailable(f"{PG_ENV} is not set (the PostgreSQL server for the source tests)")
+        url = make_url(base)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        shown = url.render_as_string(hide_password=True)
+        unavailable(f"no {kind} server at {shown}: {str(exc.orig).strip()[:120]}")
+    return engine

@@ -19,6 +19,7 @@ from fleetcast.config import load_settings
 from fleetcast.domain import Dataset
 from fleetcast.sources import mds
 from fleetcast.store import Store
+from servers import require_pymysql
 
 MDS = Path(__file__).resolve().parent / "data" / "mds"
 ZONES = Path(__file__).resolve().parent / "data" / "zones" / "mini_chicago.geojson"
@@ -246,7 +247,7 @@ def test_opsdb_password_from_the_environment_is_never_printed(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unreachable server: exit 1 naming the URL with the password masked."""
-    pytest.importorskip("pymysql")
+    require_pymysql()
     config = opsdb_toml(tmp_path / "ops.toml", "mysql://reader@127.0.0.1:1/fleet")
     monkeypatch.setenv("FLEETCAST_OPSDB_PASSWORD", "hunter2")
     result = run(home, "ingest", "opsdb", *new_system("--config", str(config)))

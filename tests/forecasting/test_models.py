@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 from fleetcast.errors import InsufficientHistoryError, UnknownZoneError
 from fleetcast.forecasting import features as ft
+from fleetcast.forecasting.backtest import Window, run_backtest
 from fleetcast.forecasting.base import Forecaster, TrainingSet, check_forecast
 from fleetcast.forecasting.models import (
     DEFAULT_MODEL,
@@ -146,17 +147,52 @@ def with_garbage_after(data: TrainingSet, day: date) -> TrainingSet:
     return replace(data, demand=demand)
 
 
+def with_garbage_weather_after(data: TrainingSet, day: date) -> TrainingSet:
+    """``data`` whose weather after ``day`` is replaced by absurd values."""
+    rng = np.random.default_rng(2)
+    late = pl.col("date") > day
+    weather = data.weather.with_columns(
+        [
+            pl.when(late)
+            .then(pl.Series(rng.uniform(-500, 500, data.weather.height)))
+            .otherwise(pl.col(c).cast(pl.Float64))
+            .alias(c)
+            for c in ("temp_max_c", "temp_min_c", "precip_mm", "wind_max_kmh")
+        ]
+    )
+    return replace(data, weather=weather)
+
+
 @pytest.mark.parametrize("name", list(MODELS))
-def test_no_model_reads_demand_after_the_cutoff(
+def test_no_model_reads_weather_beyond_the_days_it_forecasts(
     name: str, small_city: TrainingSet, cutoff: date
 ) -> None:
-    """Leakage oracle: demand after the cutoff replaced by garbage changes nothing in a model
-    fitted and forecasting from ``.until(cutoff)`` of either set."""
+    """Leakage oracle: weather after the last forecast day replaced by garbage changes
+    nothing — a model may read the weather of the days it forecasts, never later days."""
     clean = small_city.until(cutoff)
-    dirty = with_garbage_after(small_city, cutoff).until(cutoff)
+    dirty = with_garbage_weather_after(small_city, cutoff + timedelta(days=3)).until(cutoff)
+    assert not dirty.weather.equals(clean.weather)
     expected = fast_model(name).fit(clean).predict(clean, horizon=3)
     actual = fast_model(name).fit(dirty).predict(dirty, horizon=3)
     assert_frame_equal(actual, expected)
+
+
+def test_backtest_predictions_ignore_demand_after_each_issue(
+    small_city: TrainingSet, cutoff: date
+) -> None:
+    """Leakage oracle for the harness: the backtest gets the whole set, with garbage demand
+    after the window; every forecast it makes inside the window is the same as on clean
+    data, so no fit or forecast saw demand beyond its issue date."""
+    window = Window(cutoff - timedelta(days=13), cutoff, horizon=3)
+    models = [fast_model(n) for n in ("seasonal_naive", "global_gbm")]
+    clean = run_backtest(small_city, models, window=window)
+    dirty = run_backtest(with_garbage_after(small_city, cutoff), models, window=window)
+    keys = ["model", "zone_id", "issued_on", "target_date"]
+    columns = [*keys, "mean", "q10", "q90"]
+    assert_frame_equal(
+        dirty.predictions.select(columns).sort(keys), clean.predictions.select(columns).sort(keys)
+    )
+    assert clean.predictions["target_date"].max() == cutoff
 
 
 def capture_model_inputs(model: GlobalGBM) -> Iterator[list[Any]]:

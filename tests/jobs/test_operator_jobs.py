@@ -5,32 +5,30 @@ under CI=true): first and incremental reads, ties, crashes between lake and db, 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 import polars as pl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 import fleetcast.jobs.ingest
 from fleetcast.domain import Dataset
 from fleetcast.errors import ConfigError, NothingLoadedError, SchemaError, SourceError
-from fleetcast.jobs.operator import ingest_mds, ingest_opsdb, reset_opsdb_watermark
+from fleetcast.jobs.operator import NewSystem, ingest_mds, ingest_opsdb, reset_opsdb_watermark
 from fleetcast.sources.opsdb import OpsdbConfig, TableMapping, Watermark
 from fleetcast.store import Store, records, state
+from servers import operator_db
 
 MDS = Path(__file__).resolve().parents[1] / "data" / "mds"
 CHICAGO = "America/Chicago"
-MYSQL_URL = os.environ.get("FLEETCAST_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-PG_ENV = "FLEETCAST_TEST_PG_URL"
 T0 = datetime(2024, 6, 3, 8, 0)
 TIME6 = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 TIME6_TZ = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -39,13 +37,6 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 class CrashError(RuntimeError):
     """The injected failure that stands for a process dying."""
-
-
-def server_unavailable(reason: str) -> NoReturn:
-    """Skip on a laptop without the database server; fail under CI=true, which provides it."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the operator-database tests must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(params=["mariadb", "postgres"])
@@ -57,27 +48,7 @@ def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    if request.param == "mariadb":
-        try:
-            import pymysql  # noqa: F401
-        except ImportError:
-            server_unavailable("pymysql is not installed: pip install 'fleetcast[mysql]'")
-        url = make_url(MYSQL_URL)
-    else:
-        base = os.environ.get(PG_ENV)
-        if not base:
-            server_unavailable(f"{PG_ENV} is not set (the PostgreSQL server for the source tests)")
-        url = make_url(base)
-        if url.drivername == "postgresql":
-            url = url.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        shown = url.render_as_string(hide_password=True)
-        server_unavailable(f"no {request.param} server at {shown}: {str(exc.orig)[:120]}")
+    engine = operator_db(request.param)
     yield engine
     engine.dispose()
 
@@ -156,7 +127,11 @@ def trips_config(engine: Engine, table: str, *, batch_size: int = 2) -> OpsdbCon
 def run_trips(store: Store, config: OpsdbConfig, zones: Path) -> Any:
     """One read of the trips into system 'ops' (created with Chicago time and the squares)."""
     return ingest_opsdb(
-        store, system_id="ops", config=config, entity="trips", timezone=CHICAGO, zones=zones
+        store,
+        system_id="ops",
+        config=config,
+        entity="trips",
+        new_system=NewSystem(timezone=CHICAGO, zones=zones),
     )
 
 
@@ -198,8 +173,7 @@ def test_mds_trips_load_through_the_trips_path(store: Store, mini_zones_path: Pa
         store,
         MDS / "v1_2" / "trips",
         system_id="mds",
-        timezone=CHICAGO,
-        zones=mini_zones_path,
+        new_system=NewSystem(timezone=CHICAGO, zones=mini_zones_path),
     )
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (8, 4, 4)
     assert (report.rows_new, report.pages, report.version) == (4, 2, "1.2.0")
@@ -239,9 +213,8 @@ def test_mds_trips_from_a_url_into_an_h3_system(sqlite_store: Store) -> None:
             "https://mds.example.com/v2/trips?end_time=2024-06-04T22",
             system_id="hex",
             token="t0k3n",
-            timezone=CHICAGO,
-            h3_resolution=8,
             client=client,
+            new_system=NewSystem(timezone=CHICAGO, h3_resolution=8),
         )
     assert len(seen) == 2 and all(r.headers["Authorization"] == "Bearer t0k3n" for r in seen)
     assert (report.rows_accepted, report.rows_rejected) == (3, 1)
@@ -271,8 +244,7 @@ def test_mds_status_changes_keep_history_and_the_newest_state(
         MDS / "v1_2" / "status_changes",
         system_id="mds",
         kind="status_changes",
-        timezone=CHICAGO,
-        zones=mini_zones_path,
+        new_system=NewSystem(timezone=CHICAGO, zones=mini_zones_path),
     )
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (10, 7, 3)
     assert report.vehicles_updated == 4
@@ -307,8 +279,7 @@ def test_a_feed_that_is_not_mds_changes_nothing_but_the_log(
             store,
             MDS / "bad" / "wrong_endpoint.json",
             system_id="mds",
-            timezone=CHICAGO,
-            zones=mini_zones_path,
+            new_system=NewSystem(timezone=CHICAGO, zones=mini_zones_path),
         )
     assert lake_trips(store, "mds").is_empty()
     with store.connect() as conn:
@@ -326,7 +297,13 @@ def test_status_changes_with_no_good_record_load_nothing(
         json.dumps({"version": "1.2.0", "data": {"status_changes": [bad]}})
     )
     with pytest.raises(NothingLoadedError, match="unknown vehicle state") as err:
-        ingest_mds(sqlite_store, tmp_path, system_id="mds", kind="status_changes", timezone=CHICAGO)
+        ingest_mds(
+            sqlite_store,
+            tmp_path,
+            system_id="mds",
+            kind="status_changes",
+            new_system=NewSystem(timezone=CHICAGO),
+        )
     assert err.value.reasons == {"missing location": 1, "unknown vehicle state": 1}
     assert sqlite_store.lake.read(Dataset.VEHICLE_STATUS, system_id="mds").is_empty()
     assert vehicle_state(sqlite_store) == {}
@@ -339,7 +316,11 @@ def test_a_quiet_hour_is_logged_not_failed(sqlite_store: Store, tmp_path: Path) 
     """A page with no events is an ok run of 0 rows."""
     (tmp_path / "page1.json").write_text(json.dumps({"version": "2.0.0", "events": []}))
     report = ingest_mds(
-        sqlite_store, tmp_path, system_id="quiet", kind="status_changes", timezone="UTC"
+        sqlite_store,
+        tmp_path,
+        system_id="quiet",
+        kind="status_changes",
+        new_system=NewSystem(timezone="UTC"),
     )
     assert (report.status, report.rows_read, report.pages) == ("ok", 0, 1)
 
@@ -349,7 +330,12 @@ def test_a_new_system_needs_its_timezone_and_for_trips_its_zones(sqlite_store: S
     with pytest.raises(SchemaError, match="--timezone"):
         ingest_mds(sqlite_store, MDS / "v1_2" / "trips", system_id="new")
     with pytest.raises(SchemaError, match=r"--zones ZONES.geojson .* --h3 RESOLUTION"):
-        ingest_mds(sqlite_store, MDS / "v1_2" / "trips", system_id="new", timezone=CHICAGO)
+        ingest_mds(
+            sqlite_store,
+            MDS / "v1_2" / "trips",
+            system_id="new",
+            new_system=NewSystem(timezone=CHICAGO),
+        )
 
 
 def test_opsdb_trips_first_then_incremental_with_ties_and_a_bad_row(
@@ -580,7 +566,11 @@ def telemetry_config(engine: Engine, table: str) -> OpsdbConfig:
 def run_telemetry(store: Store, config: OpsdbConfig, zones: Path) -> Any:
     """One read of the telemetry into system 'ops'."""
     return ingest_opsdb(
-        store, system_id="ops", config=config, entity="telemetry", timezone=CHICAGO, zones=zones
+        store,
+        system_id="ops",
+        config=config,
+        entity="telemetry",
+        new_system=NewSystem(timezone=CHICAGO, zones=zones),
     )
 
 

@@ -4,13 +4,12 @@ against the real MariaDB and PostgreSQL servers (skipped without them, failed un
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import polars as pl
 import pytest
@@ -23,9 +22,8 @@ from fleetcast.errors import ConfigError, SourceError
 from fleetcast.sources import opsdb
 from fleetcast.sources.opsdb import OpsdbConfig, TableMapping, Watermark
 from fleetcast.sources.validate import ROW
+from servers import operator_db, require_pymysql
 
-MYSQL_URL = os.environ.get("FLEETCAST_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-PG_ENV = "FLEETCAST_TEST_PG_URL"
 T0 = datetime(2024, 6, 3, 8, 0, 0)
 TIME6 = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -61,43 +59,10 @@ lon = "gps.lng"
 """
 
 
-def server_unavailable(reason: str) -> NoReturn:
-    """Skip on a laptop without the database server; fail under CI=true, which provides it."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the operator-database tests must run)")
-    pytest.skip(reason)
-
-
-def connect_source(kind: str) -> Engine:
-    """An engine on the real MariaDB or PostgreSQL test server, or skip / fail without it."""
-    if kind == "mariadb":
-        try:
-            import pymysql  # noqa: F401
-        except ImportError:
-            server_unavailable("pymysql is not installed: pip install 'fleetcast[mysql]'")
-        url = make_url(MYSQL_URL)
-    else:
-        base = os.environ.get(PG_ENV)
-        if not base:
-            server_unavailable(f"{PG_ENV} is not set (the PostgreSQL server for the source tests)")
-        url = make_url(base)
-        if url.drivername == "postgresql":
-            url = url.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        shown = url.render_as_string(hide_password=True)
-        server_unavailable(f"no {kind} server at {shown}: {str(exc.orig).strip()[:120]}")
-    return engine
-
-
 @pytest.fixture(params=["mariadb", "postgres"])
 def source(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """The operator's database on each real server (MariaDB, PostgreSQL)."""
-    engine = connect_source(request.param)
+    engine = operator_db(request.param)
     yield engine
     engine.dispose()
 
@@ -702,7 +667,7 @@ def test_json_columns_of_each_server_are_flattened(source: Engine, table_name: s
 
 def test_an_unreachable_server_says_what_to_check() -> None:
     """A refused connection names the URL with its password hidden, and what to check."""
-    pytest.importorskip("pymysql")
+    require_pymysql()
     config = OpsdbConfig(
         url="mysql://reader:pw@127.0.0.1:1/fleet",
         trips=trips_mapping("rides"),

@@ -9,10 +9,8 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from time import monotonic
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -35,7 +33,7 @@ from fleetcast.errors import (
     UnknownSystemError,
     UnknownZoneError,
 )
-from fleetcast.jobs.forecast import ModelUnavailableError, NoChampionError, registry_for
+from fleetcast.jobs.forecast import ModelUnavailableError, NoChampionError
 from fleetcast.jobs.live import NothingToCompareError
 from fleetcast.jobs.predict import AmbiguousZoneError, NotPredictableError, Predictor, ServingCache
 from fleetcast.store import Store
@@ -61,34 +59,6 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ModelUnavailableError, 503),
     (FleetcastError, 400),
 )
-
-
-class Champions:
-    """The registry's champion per system, re-read at most every ``ttl`` seconds."""
-
-    def __init__(self, store: Store, ttl: float = 30.0) -> None:
-        self.store = store
-        self.ttl = ttl
-        self._read_at = -ttl
-        self._value: dict[str, str | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, system_ids: list[str]) -> dict[str, str | None]:
-        """Champion labels by system id (None when a system has none or MLflow fails)."""
-        with self._lock:
-            if monotonic() - self._read_at < self.ttl and set(system_ids) <= set(self._value):
-                return dict(self._value)
-            registry = registry_for(self.store)
-            value: dict[str, str | None] = {}
-            for sid in system_ids:
-                try:
-                    champion = registry.champion(sid)
-                except Exception:
-                    log.exception("reading the champion of %s failed", sid)
-                    champion = None
-                value[sid] = champion.label if champion else None
-            self._value, self._read_at = value, monotonic()
-            return dict(value)
 
 
 def create_app(settings: Settings | None = None, *, options: ApiOptions | None = None) -> FastAPI:
@@ -128,7 +98,6 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
     app.state.options = options
     app.state.registry = registry
     app.state.freshness = FreshnessCollector(cache)
-    app.state.champions = Champions(store)
     registry.register(app.state.freshness)
     reads = [] if options.open_reads else [require_read]
     app.include_router(predict.router, dependencies=[Depends(d) for d in reads])

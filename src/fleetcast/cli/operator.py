@@ -117,6 +117,7 @@ def ingest_mds(
     vehicle status history and the newest state per vehicle. Bad records are quarantined
     with their reasons; the command exits 0 when some load and 1 when none can.
     """
+    from fleetcast.jobs.operator import NewSystem
     from fleetcast.jobs.operator import ingest_mds as job
 
     token = _token(token_env)
@@ -129,13 +130,9 @@ def ingest_mds(
             kind=kind.value,
             token=token,
             version=mds_version,
-            timezone=timezone,
-            zones=zones,
-            h3_resolution=h3,
-            zone_id_field=zone_id_field,
-            zone_name_field=zone_name_field,
-            name=name,
-            country=country,
+            new_system=NewSystem(
+                timezone, zones, zone_id_field, zone_name_field, h3, name, country
+            ),
             progress=stages,
         )
     )
@@ -182,6 +179,7 @@ def ingest_opsdb(
     the password only from FLEETCAST_OPSDB_PASSWORD (or the whole URL from
     FLEETCAST_OPSDB_URL). Exits 0 when the run loaded rows or found none new.
     """
+    from fleetcast.jobs.operator import NewSystem
     from fleetcast.jobs.operator import ingest_opsdb as job
     from fleetcast.sources.opsdb import OpsdbConfig
 
@@ -201,13 +199,9 @@ def ingest_opsdb(
             system_id=system,
             config=loaded,
             entity=entity.value,
-            timezone=timezone,
-            zones=zones,
-            h3_resolution=h3,
-            zone_id_field=zone_id_field,
-            zone_name_field=zone_name_field,
-            name=name,
-            country=country,
+            new_system=NewSystem(
+                timezone, zones, zone_id_field, zone_name_field, h3, name, country
+            ),
             max_batches=max_batches,
             progress=stages,
         )

@@ -40,6 +40,7 @@ from fleetcast.jobs.ingest import (
     register_system,
     require_file,
 )
+from fleetcast.jobs.status import json_value
 from fleetcast.jobs.trips import h3_zone_grower, h3_zones
 from fleetcast.sources import _checks, mds, opsdb
 from fleetcast.sources._tabular import TextTable
@@ -80,7 +81,7 @@ class MdsReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON output."""
-        return _plain(asdict(self))
+        return {k: json_value(v) for k, v in asdict(self).items()}
 
 
 @dataclass(slots=True)
@@ -109,7 +110,7 @@ class OpsdbReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON output."""
-        return _plain(asdict(self))
+        return {k: json_value(v) for k, v in asdict(self).items()}
 
     def add(self, part: IngestReport | _Loaded) -> None:
         """Count one more batch in."""
@@ -148,22 +149,26 @@ class _Loaded:
     vehicles_updated: int
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    """Dates as ISO text so a report can be dumped as JSON."""
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+@dataclass(frozen=True, slots=True)
+class NewSystem:
+    """How to create a system on first use: its timezone and zones (a GeoJSON with optional
+    id / name properties, or an H3 resolution), name and country. For an existing system the
+    timezone and H3 resolution must agree and zones given are added."""
+
+    timezone: str | None = None
+    zones: Path | None = None
+    zone_id_field: str | None = None
+    zone_name_field: str | None = None
+    h3_resolution: int | None = None
+    name: str | None = None
+    country: str | None = None
 
 
 def operator_system(
     store: Store,
     system_id: str,
     *,
-    timezone: str | None = None,
-    zones: Path | None = None,
-    zone_id_field: str | None = None,
-    zone_name_field: str | None = None,
-    h3_resolution: int | None = None,
-    name: str | None = None,
-    country: str | None = None,
+    new: NewSystem | None = None,
     for_trips: bool = True,
 ) -> tuple[SystemInfo, Zoning | None]:
     """The system to load into and its zoning, created on first use.
@@ -173,6 +178,8 @@ def operator_system(
     for an existing system are added to it. An H3 system's zoning is None for trips (cells
     are computed from the points and added as trips arrive).
     """
+    new = new or NewSystem()
+    timezone, zones, h3_resolution = new.timezone, new.zones, new.h3_resolution
     try:
         check_system_id(system_id)
     except ValueError as exc:
@@ -180,7 +187,9 @@ def operator_system(
     if zones is not None and h3_resolution is not None:
         raise SchemaError("give zones (a GeoJSON) or an H3 resolution, not both")
     zoning = (
-        Zoning.from_geojson(require_file(zones), id_field=zone_id_field, name_field=zone_name_field)
+        Zoning.from_geojson(
+            require_file(zones), id_field=new.zone_id_field, name_field=new.zone_name_field
+        )
         if zones is not None
         else None
     )
@@ -198,9 +207,9 @@ def operator_system(
             )
         system = SystemInfo(
             system_id=system_id,
-            name=name or system_id,
+            name=new.name or system_id,
             timezone=check_timezone(timezone),
-            country=country,
+            country=new.country,
             zoning="h3" if zoning is None and h3_resolution is not None else "polygons",
             h3_resolution=h3_resolution if zoning is None else None,
         )
@@ -251,13 +260,7 @@ def ingest_mds(
     kind: Kind = "trips",
     token: str | None = None,
     version: str | None = None,
-    timezone: str | None = None,
-    zones: Path | None = None,
-    zone_id_field: str | None = None,
-    zone_name_field: str | None = None,
-    h3_resolution: int | None = None,
-    name: str | None = None,
-    country: str | None = None,
+    new_system: NewSystem | None = None,
     client: httpx.Client | None = None,
     progress: Progress | None = None,
 ) -> MdsReport:
@@ -277,13 +280,7 @@ def ingest_mds(
     system, zoning = operator_system(
         store,
         system_id,
-        timezone=timezone,
-        zones=zones,
-        zone_id_field=zone_id_field,
-        zone_name_field=zone_name_field,
-        h3_resolution=h3_resolution,
-        name=name,
-        country=country,
+        new=new_system,
         for_trips=kind == "trips",
     )
     dataset = Dataset.TRIPS if kind == "trips" else Dataset.VEHICLE_STATUS
@@ -377,13 +374,7 @@ def ingest_opsdb(
     system_id: str,
     config: OpsdbConfig,
     entity: Entity = "trips",
-    timezone: str | None = None,
-    zones: Path | None = None,
-    zone_id_field: str | None = None,
-    zone_name_field: str | None = None,
-    h3_resolution: int | None = None,
-    name: str | None = None,
-    country: str | None = None,
+    new_system: NewSystem | None = None,
     max_batches: int | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
@@ -421,13 +412,7 @@ def ingest_opsdb(
     system, zoning = operator_system(
         store,
         system_id,
-        timezone=timezone,
-        zones=zones,
-        zone_id_field=zone_id_field,
-        zone_name_field=zone_name_field,
-        h3_resolution=h3_resolution,
-        name=name,
-        country=country,
+        new=new_system,
         for_trips=entity == "trips",
     )
     source = config.source_key(entity)

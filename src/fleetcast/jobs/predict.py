@@ -86,16 +86,10 @@ class SystemView:
     last_day: date | None
     issue: date | None
     rows: dict[tuple[str, date], tuple[Any, ...]] = field(repr=False)
+    forecast_days: tuple[date, date] | None = None
+    """First and last target day of the newest issue (None without forecasts)."""
     memo: dict[tuple[Any, ...], bytes] = field(default_factory=dict, repr=False)
     """Encoded answers computed from this view, dropped with it on reload."""
-
-    @property
-    def forecast_days(self) -> tuple[date, date] | None:
-        """First and last target day of the newest issue."""
-        if not self.rows:
-            return None
-        days = [day for _, day in self.rows]
-        return min(days), max(days)
 
 
 def _normal(name: str) -> str:
@@ -109,7 +103,6 @@ class ServingCache:
         self.store = store
         self._views: dict[str, SystemView] = {}
         self._lock = threading.Lock()
-        self.reloads = 0
 
     @property
     def views(self) -> dict[str, SystemView]:
@@ -133,7 +126,6 @@ class ServingCache:
                 for sid, stamp in stamps.items()
             }
             self._views = views
-            self.reloads += 1
             return True
 
     def _load(self, system_id: str, stamp: tuple[Any, ...]) -> SystemView:
@@ -148,6 +140,8 @@ class ServingCache:
             (r[0], r[1]): r[2:] for r in frame.select("zone_id", "target_date", *_ROW).iter_rows()
         }
         issue = frame["issued_on"][0] if frame.height else None
+        targets = frame["target_date"]
+        days = (targets.min(), targets.max()) if frame.height else None
         return SystemView(
             system_id=system_id,
             stamp=stamp,
@@ -157,6 +151,7 @@ class ServingCache:
             last_day=stamp[5],
             issue=issue,
             rows=rows,
+            forecast_days=days,  # type: ignore[arg-type]
         )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
+from sqlalchemy import select
 
 from fleetcast.errors import UnknownZoneError
 from fleetcast.store import Store, records
@@ -56,8 +57,10 @@ def list_systems(store: Store) -> list[SystemSummary]:
 def check_zone(store: Store, system_id: str, zone_id: str) -> None:
     """UnknownZoneError naming the system when ``zone_id`` is not one of its zones."""
     with store.connect() as conn:
-        zones = records.load_zones(conn, system_id)
-    if zone_id not in set(zones["zone_id"].to_list()):
+        found = conn.execute(
+            select(Zone.zone_id).where(Zone.system_id == system_id, Zone.zone_id == zone_id)
+        ).first()
+    if found is None:
         raise UnknownZoneError(
             f"system {system_id!r} has no zone {zone_id!r}: GET /zones?system={system_id} "
             "lists its zones"

@@ -14,7 +14,7 @@ from fleetcast.store import Store, records, state
 from fleetcast.store.tables import Depot, Parking, Station, StationStatus, VehicleStatus, Zone
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """JSON-ready value; naive timestamps (SQLite drops the zone) are UTC as stored."""
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
@@ -37,8 +37,8 @@ def store_status(store: Store, *, ingests: int = 10) -> dict[str, Any]:
                     "timezone": system.timezone,
                     "zones": records.count_rows(conn, Zone, sid),
                     "trips": lake_trip_count(store, sid),
-                    "first_day": _plain(summary["first_day"]),
-                    "last_day": _plain(summary["last_day"]),
+                    "first_day": json_value(summary["first_day"]),
+                    "last_day": json_value(summary["last_day"]),
                     "days": (
                         (summary["last_day"] - summary["first_day"]).days + 1
                         if summary["first_day"]
@@ -55,7 +55,7 @@ def store_status(store: Store, *, ingests: int = 10) -> dict[str, Any]:
     return {
         "store": {"db": _safe_url(store.settings.db_url), "lake": store.settings.lake_url},
         "systems": systems,
-        "ingests": [{k: _plain(v) for k, v in log.items()} for log in logs],
+        "ingests": [{k: json_value(v) for k, v in log.items()} for log in logs],
     }
 
 
@@ -78,9 +78,9 @@ def feed_health(conn: Connection, system_id: str) -> list[dict[str, Any]]:
             "status": feed.status,
             "version": feed.version,
             "ttl_s": feed.ttl_s,
-            "last_updated": _plain(feed.last_updated),
-            "last_attempt_at": _plain(feed.last_attempt_at),
-            "last_success_at": _plain(feed.last_success_at),
+            "last_updated": json_value(feed.last_updated),
+            "last_attempt_at": json_value(feed.last_attempt_at),
+            "last_success_at": json_value(feed.last_success_at),
             "failures": feed.failures,
             "last_error": feed.last_error,
             "warnings": list(feed.warnings),

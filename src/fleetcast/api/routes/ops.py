@@ -13,6 +13,8 @@ from fleetcast.api.metrics import CONTENT_TYPE, scrape
 from fleetcast.api.schemas import ErrorOut, HealthOut, RunForecastOut, RunForecastRequest
 from fleetcast.jobs import forecast as forecast_jobs
 from fleetcast.jobs import serving
+from fleetcast.jobs.forecast import ModelUnavailableError
+from fleetcast.jobs.predict import Predictor
 
 router = APIRouter(tags=["operations"])
 write_router = APIRouter(tags=["write"], dependencies=[Depends(require_key)])
@@ -24,7 +26,13 @@ def health(
 ) -> dict[str, Any]:
     """``ok`` when the db answers and every system has a champion and forecasts; ``degraded``
     when one lacks them; 503 ``down`` when the db cannot be reached."""
-    champions = request.app.state.champions.get(sorted(cache.views))
+    predictor: Predictor = request.app.state.predictor
+    champions: dict[str, str | None] = {}
+    for sid in sorted(cache.views):
+        try:
+            champions[sid] = predictor.champion_label(sid)
+        except ModelUnavailableError:
+            champions[sid] = None
     report = serving.health(store, champions=champions)
     if not report.ok:
         response.status_code = 503
