@@ -31,6 +31,11 @@ class InfeasiblePlanError(FleetcastError):
     """A planning problem has no solution under its constraints."""
 
 
+class NotPlannableError(FleetcastError, LookupError):
+    """A system lacks what a plan needs (forecasts, live vehicles, depots, trips); the
+    message says what to run."""
+
+
 class NothingLoadedError(SchemaError):
     """Every row of an input was rejected; the store was left as it was."""
 

@@ -22,11 +22,18 @@ from fleetcast.store.tables import (
     Forecast,
     IngestLog,
     Parking,
+    Plan,
+    PlanMove,
+    PlanRoute,
+    PlanStop,
+    PlanTarget,
     Station,
     StationStatus,
     System,
+    Task,
     VehicleStatus,
     Watermark,
+    Worker,
     Zone,
 )
 
@@ -243,6 +250,17 @@ def save_depots(conn: Connection, system_id: str, depots: pl.DataFrame) -> int:
     return upsert(conn, Depot, rows)
 
 
+def load_depots(conn: Connection, system_id: str) -> pl.DataFrame:
+    """Depots of a system (depot_id, name, lat, lon), by depot_id."""
+    rows = conn.execute(
+        select(Depot.depot_id, Depot.name, Depot.lat, Depot.lon)
+        .where(Depot.system_id == system_id)
+        .order_by(Depot.depot_id)
+    ).all()
+    schema = {"depot_id": pl.String, "name": pl.String, "lat": pl.Float64, "lon": pl.Float64}
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
 def start_ingest(conn: Connection, **fields: Any) -> None:
     """Record that an ingest started (status 'running')."""
     conn.execute(
@@ -288,7 +306,19 @@ def delete_system(conn: Connection, system_id: str) -> None:
                 )
             )
         )
+    plans = _table(Plan)
+    for plan_child in (PlanTarget, PlanMove, PlanRoute, PlanStop):
+        conn.execute(
+            delete(_table(plan_child)).where(
+                _table(plan_child).c.plan_id.in_(
+                    select(plans.c.plan_id).where(plans.c.system_id == system_id)
+                )
+            )
+        )
     for model in (
+        Task,
+        Worker,
+        Plan,
         Forecast,
         BacktestRun,
         DemandDaily,

@@ -361,3 +361,160 @@ class Watermark(Base):
     entity: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Plan(Base):
+    """One rebalancing plan of a system for a day: the inputs it used and its summary."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+        Index("ix_plans_system_created", "system_id", "created_at"),
+    )
+
+    plan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(64))
+    plan_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def _plan_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["plan_id"], ["plans.plan_id"], ondelete="CASCADE")
+
+
+class PlanTarget(Base):
+    """A zone's stock target in a plan, beside the supply it had when the plan was made."""
+
+    __tablename__ = "plan_targets"
+    __table_args__ = (_plan_fk(),)
+
+    plan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    supply: Mapped[int] = mapped_column(Integer)
+    target: Mapped[int] = mapped_column(Integer)
+    after: Mapped[int] = mapped_column(Integer)
+    demand_at_ratio: Mapped[float] = mapped_column(Float)
+    newsvendor_target: Mapped[int] = mapped_column(Integer)
+    min_vehicles: Mapped[int] = mapped_column(Integer)
+    max_vehicles: Mapped[int | None] = mapped_column(Integer)
+    cut: Mapped[int] = mapped_column(Integer)
+    rides_per_vehicle: Mapped[float] = mapped_column(Float)
+    expected_rides_supply: Mapped[float] = mapped_column(Float)
+    expected_rides_after: Mapped[float] = mapped_column(Float)
+
+
+class PlanMove(Base):
+    """Vehicles to take from one zone (or depot) to another, how many the trucks carry and
+    which trucks (comma-separated when a move is split); status planned, partial or unserved."""
+
+    __tablename__ = "plan_moves"
+    __table_args__ = (_plan_fk(),)
+
+    plan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    move_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    from_id: Mapped[str] = mapped_column(String(64))
+    to_id: Mapped[str] = mapped_column(String(64))
+    vehicles: Mapped[int] = mapped_column(Integer)
+    vehicles_served: Mapped[int] = mapped_column(Integer)
+    distance_m: Mapped[float] = mapped_column(Float)
+    rides_gained: Mapped[float] = mapped_column(Float)
+    truck_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    vehicle_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class PlanRoute(Base):
+    """One truck's route in a plan."""
+
+    __tablename__ = "plan_routes"
+    __table_args__ = (_plan_fk(),)
+
+    plan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    truck_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    start_load: Mapped[int] = mapped_column(Integer)
+    depot_id: Mapped[str] = mapped_column(String(64))
+    end_depot_id: Mapped[str] = mapped_column(String(64))
+    distance_m: Mapped[float] = mapped_column(Float)
+    duration_s: Mapped[float] = mapped_column(Float)
+
+
+class PlanStop(Base):
+    """A stop of a truck's route: what it picks up and drops there and its load after."""
+
+    __tablename__ = "plan_stops"
+    __table_args__ = (_plan_fk(),)
+
+    plan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    truck_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    pickup: Mapped[int] = mapped_column(Integer)
+    dropoff: Mapped[int] = mapped_column(Integer)
+    load_after: Mapped[int] = mapped_column(Integer)
+    arrival_s: Mapped[float] = mapped_column(Float)
+    move_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class Worker(Base):
+    """A field worker: where their shift starts, how long it is and how they get around."""
+
+    __tablename__ = "workers"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    shift_minutes: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Task(Base):
+    """A field task (swap a battery, retrieve, drop, repair, reposition) and its life cycle:
+    open -> assigned -> in_progress -> done, or skipped with a reason."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+        Index("ix_tasks_system_status", "system_id", "status"),
+        Index("ix_tasks_assignee_status", "assignee", "status"),
+    )
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(64))
+    plan_id: Mapped[str | None] = mapped_column(String(36))
+    task_key: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(24))
+    vehicle_id: Mapped[str | None] = mapped_column(String(64))
+    parking_id: Mapped[str | None] = mapped_column(String(64))
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[float] = mapped_column(Float)
+    score_parts: Mapped[dict[str, float]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    service_minutes: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    route_seq: Mapped[int | None] = mapped_column(Integer)
+    eta_minutes: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    skip_reason: Mapped[str | None] = mapped_column(Text)
