@@ -15,7 +15,7 @@ from fleetcast.sources.synthetic.geography import _build_layout, _zones_frame
 from fleetcast.sources.synthetic.geometry import _geojson
 from fleetcast.sources.synthetic.params import DEFAULT_END, SYSTEM, DemoParams
 from fleetcast.sources.synthetic.period import _build_calendar
-from fleetcast.sources.synthetic.sites import _build_parkings, _depots_frame
+from fleetcast.sources.synthetic.sites import _build_parkings, _depots_frame, _workers_frame
 from fleetcast.sources.synthetic.trips import _build_trips
 from fleetcast.sources.synthetic.weather import _simulate_weather, _weather_frame
 
@@ -25,8 +25,9 @@ class DemoCity:
     """A generated operator: its system, zones, two years of trips, weather, fleet and sites.
 
     Frames use the store's schemas (``domain.TRIPS``, ``domain.WEATHER_DAILY``,
-    ``domain.VEHICLE_STATUS``); ``zones`` carries GeoJSON polygons (lon/lat), centroids,
-    areas in km² and the ``elevation_m`` that makes riders prefer going downhill;
+    ``domain.VEHICLE_STATUS``); ``workers`` are the field workers (one van per depot, the
+    rest on foot from the busiest parkings); ``zones`` carries GeoJSON polygons (lon/lat),
+    centroids, areas in km² and the ``elevation_m`` that makes riders prefer going downhill;
     ``service_area`` is the GeoJSON polygon riders may park in (the union of the zones is
     inside it).
     """
@@ -38,6 +39,7 @@ class DemoCity:
     vehicles: pl.DataFrame
     parkings: pl.DataFrame
     depots: pl.DataFrame
+    workers: pl.DataFrame
     service_area: str
     params: DemoParams
 
@@ -88,7 +90,8 @@ def generate_city_from_params(params: DemoParams) -> DemoCity:
         sites=sites,
         rng=rngs[4],
     )
-    vehicles = _build_vehicles(params, layout=layout, sites=sites, rng=rngs[5])
+    vehicles = _build_vehicles(params, layout=layout, sites=sites, rng=rngs[5], trips=trips)
+    depots = _depots_frame(layout, n_depots=params.n_depots)
     return DemoCity(
         system=SYSTEM,
         zones=_zones_frame(layout),
@@ -96,7 +99,8 @@ def generate_city_from_params(params: DemoParams) -> DemoCity:
         weather=_weather_frame(calendar, weather),
         vehicles=vehicles,
         parkings=sites.frame,
-        depots=_depots_frame(layout, n_depots=params.n_depots),
+        depots=depots,
+        workers=_workers_frame(sites.frame, depots, n_workers=params.n_workers),
         service_area=_geojson(layout.service_area),
         params=params,
     )

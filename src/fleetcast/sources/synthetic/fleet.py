@@ -10,6 +10,7 @@ import shapely
 
 from fleetcast import domain
 from fleetcast.domain import VehicleKind
+from fleetcast.sources.synthetic.arrays import FloatArray
 from fleetcast.sources.synthetic.geography import _SHORE_X, _SHORE_Y, _Layout
 from fleetcast.sources.synthetic.geometry import (
     _COORD_DECIMALS,
@@ -25,10 +26,36 @@ def _vehicle_ids(fleet_size: int) -> list[str]:
     return [f"{SYSTEM_ID}-v{i + 1:05d}" for i in range(fleet_size)]
 
 
+def _drift(trips: pl.DataFrame | None, layout: _Layout, *, days: int = 7) -> FloatArray:
+    """Per zone, how much vehicles pile up by the end of a day: trip ends over trip starts
+    in the last ``days`` days (riders end downhill and away from the centre in the evening,
+    so a real morning fleet is out of balance). Ones when there are no trips."""
+    if trips is None or trips.is_empty():
+        return np.ones(layout.n)
+    last = trips["date"].max()
+    recent = trips.filter(pl.col("date") > pl.lit(last) - pl.duration(days=days))
+    index = {zone: i for i, zone in enumerate(layout.ids)}
+    starts = np.zeros(layout.n)
+    ends = np.zeros(layout.n)
+    for zone, n in recent.group_by("start_zone").len().iter_rows():
+        if zone in index:
+            starts[index[zone]] = n
+    for zone, n in recent.group_by("end_zone").len().iter_rows():
+        if zone in index:
+            ends[index[zone]] = n
+    return np.clip((ends + 5.0) / (starts + 5.0), 0.2, 5.0)
+
+
 def _build_vehicles(
-    params: DemoParams, *, layout: _Layout, sites: _Sites, rng: np.random.Generator
+    params: DemoParams,
+    *,
+    layout: _Layout,
+    sites: _Sites,
+    rng: np.random.Generator,
+    trips: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The fleet at the end of the last day: mostly at parkings, some astray, a few outside."""
+    """The fleet at the end of the last day: mostly at parkings (more of them where trips
+    have been ending than starting), some astray, a few outside the service area."""
     fleet = params.fleet_size
     n_astray, n_outside = round(0.045 * fleet), round(0.02 * fleet)
     kind = rng.permutation(  # 0 at a parking, 1 astray in a zone, 2 outside the service area
@@ -40,7 +67,8 @@ def _build_vehicles(
 
     at_parking = np.flatnonzero(kind == 0)
     capacity = sites.frame["max_vehicles"].to_numpy().astype(np.float64)
-    parking = rng.choice(len(capacity), size=len(at_parking), p=capacity / capacity.sum())
+    weight = capacity * _drift(trips, layout)[sites.zone] ** 2
+    parking = rng.choice(len(capacity), size=len(at_parking), p=weight / weight.sum())
     radius = 0.8 * _PARKING_RADIUS_M * np.sqrt(rng.random(len(at_parking)))
     angle = rng.uniform(0.0, 2 * np.pi, len(at_parking))
     lon[at_parking], lat[at_parking] = proj.to_lonlat(

@@ -50,6 +50,7 @@ class DemoParams:
     annual_growth: float = 0.3
     dispersion: float = 10.0
     n_depots: int = 2
+    n_workers: int = 6
 
     def __post_init__(self) -> None:
         problems = _param_problems(self)
@@ -79,6 +80,7 @@ def _param_problems(params: DemoParams) -> list[str]:
         "n_zones": (10, 500),
         "fleet_size": (50, 20_000),
         "n_depots": (1, 2),
+        "n_workers": (0, 50),
     }
     for name, (low, high) in int_ranges.items():
         value = getattr(params, name)

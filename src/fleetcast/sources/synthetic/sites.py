@@ -127,3 +127,38 @@ def _depots_frame(layout: _Layout, *, n_depots: int) -> pl.DataFrame:
             "lon": lons,
         }
     )
+
+
+_WORKER_NAMES: Final = ("Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Gus", "Hana", "Ivo", "Jun")
+
+
+def _workers_frame(parkings: pl.DataFrame, depots: pl.DataFrame, *, n_workers: int) -> pl.DataFrame:
+    """Field workers: one van per depot, the rest on foot from the busiest parkings."""
+    rows: list[dict[str, Any]] = []
+    for depot in depots.iter_rows(named=True):
+        if len(rows) == n_workers:
+            break
+        rows.append({"lat": depot["lat"], "lon": depot["lon"], "mode": "van", "shift_minutes": 480})
+    busiest = parkings.sort(["max_vehicles", "parking_id"], descending=[True, False])
+    for parking in busiest.head(max(n_workers - len(rows), 0)).iter_rows(named=True):
+        rows.append(
+            {"lat": parking["lat"], "lon": parking["lon"], "mode": "walk", "shift_minutes": 360}
+        )
+    return pl.DataFrame(
+        [
+            {
+                "worker_id": f"W{i + 1}",
+                "name": _WORKER_NAMES[i % len(_WORKER_NAMES)],
+                **row,
+            }
+            for i, row in enumerate(rows)
+        ],
+        schema={
+            "worker_id": pl.String,
+            "name": pl.String,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+            "mode": pl.String,
+            "shift_minutes": pl.Int64,
+        },
+    )
