@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from fleetcast import __version__
-from fleetcast.cli import explore, feeds, forecast, operator, serve
+from fleetcast.cli import explore, feeds, forecast, operator, plan, serve
 from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
@@ -34,12 +34,16 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(feeds.poll_app, name="poll")
 app.add_typer(db_app, name="db")
 app.add_typer(serve.apikey_app, name="apikey")
+app.add_typer(plan.tasks_app, name="tasks")
+app.add_typer(plan.workers_app, name="workers")
+app.add_typer(plan.parkings_app, name="parkings")
 app.command()(explore.demo)
 app.command()(explore.status)
 app.command()(explore.demand)
 app.command()(forecast.backtest)
 app.command()(forecast.train)
 app.command()(forecast.forecast)
+app.command()(plan.plan)
 app.command()(serve.serve)
 app.command()(serve.dashboard)
 

@@ -24,6 +24,9 @@ from fleetcast.cli._common import (
 )
 from fleetcast.errors import FleetcastError
 
+DEMO_ROUTING_SECONDS = 10.0
+"""The demo routes its trucks for 10 s; `fleetcast plan` defaults to 30 s."""
+
 
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 7,
@@ -32,7 +35,8 @@ def demo(
         bool,
         typer.Option(
             "--forecast/--no-forecast",
-            help="Also train the champion, backtest the models and forecast the next 3 days.",
+            help="Also train the champion, backtest the models, forecast the next 3 days "
+            "and plan the first of them.",
         ),
     ] = True,
     weeks: Annotated[
@@ -40,7 +44,7 @@ def demo(
     ] = 4,
 ) -> None:
     """Build the demo city (zones, 2 years of trips, weather, fleet) and run every job on it:
-    daily demand, then training, backtests and a 3-day forecast.
+    daily demand, then training, backtests, a 3-day forecast and today's rebalancing plan.
 
     Replaces an earlier demo system; other systems in the store are left alone.
     """
@@ -48,18 +52,23 @@ def demo(
 
     store = open_store()
 
-    def run(stages: RichStages) -> tuple[Any, Any, Any, Any]:
+    def run(stages: RichStages) -> tuple[Any, Any, Any, Any, Any]:
         built = jobs.build_demo(store, seed=seed, days=days, progress=stages)
         if not forecasting:
-            return built, None, None, None
+            return built, None, None, None, None
         from fleetcast.jobs import forecast as fc
+        from fleetcast.jobs.plan import config_for, make_plan
 
         trained = fc.train(store, built.system_id, weeks=weeks, progress=stages)
         tested = fc.backtest(store, built.system_id, weeks=weeks, progress=stages)
         issued = fc.forecast(store, built.system_id, progress=stages)
-        return built, trained, tested, issued
+        config = config_for(store.settings, built.system_id).with_overrides(
+            time_limit_s=DEMO_ROUTING_SECONDS
+        )
+        planned = make_plan(store, built.system_id, config=config, progress=stages)
+        return built, trained, tested, issued, planned
 
-    report, trained, tested, issued = run_with_progress(run)
+    report, trained, tested, issued, planned = run_with_progress(run)
     where = settings()
     table = Table(title="Demo city built", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -73,6 +82,7 @@ def demo(
         ("vehicles (current snapshot)", f"{report.vehicles:,}"),
         ("parkings", f"{report.parkings:,}"),
         ("depots", f"{report.depots:,}"),
+        ("field workers", f"{report.workers:,}"),
         ("seconds", f"{report.seconds:.1f}"),
     ):
         table.add_row(label, value)
@@ -91,6 +101,10 @@ def demo(
         console.print(
             _metrics_table(tested.summary(), title="Backtest, averaged over horizons 1-3")
         )
+    if planned is not None:
+        from fleetcast.cli.plan import _print_plan
+
+        _print_plan(planned)
     console.print(f"Results: db [bold]{where.db_url}[/], lake [bold]{where.lake_url}[/]")
     if trained is not None:
         console.print(f"MLflow UI: [bold]{trained.ui_command}[/]")

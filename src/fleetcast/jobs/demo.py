@@ -12,7 +12,7 @@ from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.supply import ingest_gbfs
 from fleetcast.sources import synthetic
 from fleetcast.sources.synthetic.gbfs_feed import write_gbfs_folder
-from fleetcast.store import Store, records
+from fleetcast.store import Store, plans, records
 
 DEMO_SYSTEM_ID = "demo"
 
@@ -30,6 +30,7 @@ class DemoReport:
     vehicles: int
     parkings: int
     depots: int
+    workers: int
     demand_rows: int
     seconds: float
 
@@ -56,13 +57,14 @@ def build_demo(
         Dataset.STATION_STATUS,
     ):
         store.lake.delete(dataset, system_id=sid)
-    progress.stage("writing zones, parkings and depots")
+    progress.stage("writing zones, parkings, depots and workers")
     zones = city.zones.drop([c for c in city.zones.columns if c == "elevation_m"])
     with store.begin() as conn:
         records.save_system(conn, city.system)
         records.save_zones(conn, sid, zones)
         records.save_parkings(conn, sid, city.parkings)
         records.save_depots(conn, sid, city.depots)
+        plans.save_workers(conn, sid, city.workers.to_dicts())
     progress.stage(f"writing {city.trips.height:,} trips to the lake")
     store.lake.append(Dataset.TRIPS, city.trips)
     store.lake.append(Dataset.WEATHER_DAILY, city.weather)
@@ -104,6 +106,7 @@ def build_demo(
         vehicles=city.vehicles.height,
         parkings=city.parkings.height,
         depots=city.depots.height,
+        workers=city.workers.height,
         demand_rows=demand.height,
         seconds=perf_counter() - began,
     )
