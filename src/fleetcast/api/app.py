@@ -24,12 +24,15 @@ from fleetcast import __version__
 from fleetcast.api.auth import KeyChecker, require_read
 from fleetcast.api.metrics import FreshnessCollector, MetricsMiddleware, RequestMetrics
 from fleetcast.api.options import ApiOptions
-from fleetcast.api.routes import ops, predict, read, supply
+from fleetcast.api.routes import ops, plan, predict, read, supply
 from fleetcast.api.schemas import ErrorOut
 from fleetcast.config import Settings, load_settings
 from fleetcast.errors import (
+    ConfigError,
     FleetcastError,
+    InfeasiblePlanError,
     InsufficientHistoryError,
+    NotPlannableError,
     UnknownSystemError,
     UnknownZoneError,
 )
@@ -37,6 +40,7 @@ from fleetcast.jobs.forecast import ModelUnavailableError, NoChampionError
 from fleetcast.jobs.live import NothingToCompareError
 from fleetcast.jobs.predict import AmbiguousZoneError, NotPredictableError, Predictor, ServingCache
 from fleetcast.store import Store
+from fleetcast.store.plans import TaskStateError, UnknownPlanError, UnknownTaskError
 
 log = logging.getLogger("fleetcast.api")
 
@@ -56,6 +60,12 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (InsufficientHistoryError, 422),
     (NoChampionError, 409),
     (NothingToCompareError, 409),
+    (UnknownPlanError, 404),
+    (UnknownTaskError, 404),
+    (TaskStateError, 409),
+    (InfeasiblePlanError, 422),
+    (NotPlannableError, 409),
+    (ConfigError, 503),
     (ModelUnavailableError, 503),
     (FleetcastError, 400),
 )
@@ -103,8 +113,10 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
     app.include_router(predict.router, dependencies=[Depends(d) for d in reads])
     app.include_router(read.router, dependencies=[Depends(d) for d in reads])
     app.include_router(supply.router, dependencies=[Depends(d) for d in reads])
+    app.include_router(plan.router, dependencies=[Depends(d) for d in reads])
     app.include_router(ops.router)
     app.include_router(ops.write_router)
+    app.include_router(plan.write_router)
     _add_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=RequestMetrics(registry))
     return app

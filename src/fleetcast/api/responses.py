@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 
-class FastJSON(Response):
+class FastJSON(JSONResponse):
     """A JSON response encoded by orjson (dates as ISO strings)."""
 
     media_type = "application/json"
