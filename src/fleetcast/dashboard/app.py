@@ -54,6 +54,8 @@ PAGES: list[PageSpec] = [
     PageSpec(
         "live_supply", "Live supply", "live-supply", ":material/electric_scooter:", "Operations"
     ),
+    PageSpec("plan", "Rebalancing plan", "plan", ":material/local_shipping:", "Operations"),
+    PageSpec("field", "Field tasks", "field", ":material/assignment_turned_in:", "Operations"),
 ]
 # Every page in sidebar order; the first is the home page. (A comment, not a docstring:
 # Streamlit's magic would print a bare string of this script on the page.)

@@ -73,18 +73,8 @@ def view_state(features: Sequence[dict[str, Any]]) -> pdk.ViewState:
 
 def fit_points(points: Sequence[tuple[float, float]]) -> pdk.ViewState:
     """A view centred on (lon, lat) points and zoomed so that all of them fit the map."""
-    if not points:
-        return pdk.ViewState(latitude=0.0, longitude=0.0, zoom=1)
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    lat_c, lon_c = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
-    lon_span = max(max(lons) - min(lons), 1e-4)
-    lat_span = max(max(lats) - min(lats), 1e-4) / math.cos(math.radians(lat_c))
-    zoom = min(
-        math.log2(_MAP_WIDTH_PX * 360 / (_TILE_PX * lon_span)),
-        math.log2(MAP_HEIGHT_PX * 360 / (_TILE_PX * lat_span)),
-    )
-    return pdk.ViewState(
-        latitude=lat_c, longitude=lon_c, zoom=round(zoom - 0.15, 2), pitch=0, bearing=0
+    return fit_view(
+        points, width_px=_MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX, max_zoom=24.0, margin=0.15
     )
 
 
@@ -272,4 +262,105 @@ def swatch_legend_html(groups: Sequence[tuple[str, Sequence[tuple[str, str]]]]) 
         'column-gap:1.5rem;font-size:0.85rem;color:#444;margin:0.2rem 0 1rem 0">'
         + "".join(f"<span>{p}</span>" for p in parts)
         + "</div>"
+    )
+
+
+def truck_rgb(index: int) -> RGB:
+    """The colour of the ``index``-th truck's route: ten well-separated hues (Tableau 10
+    without its red and blue, which mark short and surplus zones), then repeated."""
+    hues: tuple[RGB, ...] = (
+        (242, 142, 43),
+        (89, 161, 79),
+        (176, 122, 161),
+        (237, 201, 72),
+        (118, 183, 178),
+        (156, 117, 95),
+        (255, 157, 167),
+        (73, 80, 87),
+        (160, 203, 232),
+        (140, 86, 75),
+    )
+    return hues[index % len(hues)]
+
+
+def gap_rgba(gap: float | None, top: float) -> list[int]:
+    """A zone's shade by its gap (target minus supply): red where it is short, blue where it
+    holds a surplus, stronger the larger the gap relative to ``top``; faint grey when even."""
+    if gap is None or gap != gap or gap == 0 or top <= 0:
+        return [*NO_VALUE, 50]
+    t = math.sqrt(min(abs(gap) / top, 1.0))
+    rgb = BATTERY_LOW if gap > 0 else ZONE_SURPLUS
+    return [*rgb, round(45 + 150 * t)]
+
+
+def path_layer(
+    rows: Sequence[dict[str, Any]], *, layer_id: str, width_px: float = 4.0, faint: bool = False
+) -> pdk.Layer:
+    """Lines through each row's ``path`` ([[lon, lat], ...]) drawn in its ``rgb``, ``width_px``
+    pixels wide. (A constant string prop such as a unit must be quoted, ``"'pixels'"``: pydeck
+    turns a bare string into an accessor expression, which breaks the whole deck.)"""
+    return pdk.Layer(
+        "PathLayer",
+        data=list(rows),
+        id=layer_id,
+        pickable=True,
+        auto_highlight=True,
+        highlight_color=[30, 60, 200, 200],
+        get_path="path",
+        get_color="rgb",
+        get_width=width_px,
+        width_units="'pixels'",
+        width_min_pixels=1.5 if faint else 2,
+        joint_rounded=True,
+        cap_rounded=True,
+        opacity=0.6 if faint else 0.9,
+    )
+
+
+def text_layer(
+    rows: Sequence[dict[str, Any]], *, layer_id: str, size_px: float = 13.0
+) -> pdk.Layer:
+    """Each row's ``label`` written at its ``lon``/``lat`` in its ``text_rgb`` (e.g. the number
+    of a stop), ``size_px`` pixels high (deck.gl's default unit)."""
+    return pdk.Layer(
+        "TextLayer",
+        data=list(rows),
+        id=layer_id,
+        pickable=False,
+        get_position=["lon", "lat"],
+        get_text="label",
+        get_size=size_px,
+        get_color="text_rgb",
+        font_weight=700,
+    )
+
+
+def fit_view(
+    points: Sequence[tuple[float, float]],
+    *,
+    width_px: float,
+    height_px: float,
+    max_zoom: float = 17.0,
+    margin: float = 0.35,
+) -> pdk.ViewState:
+    """A view centred on (lon, lat) points, zoomed so that all of them fit a map of
+    ``width_px`` x ``height_px`` (a phone's map is far narrower than a desktop's) less a
+    ``margin`` of zoom levels, never closer than ``max_zoom`` (one point, or a few close
+    together, still shows the streets around them)."""
+    if not points:
+        return pdk.ViewState(latitude=0.0, longitude=0.0, zoom=1)
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    lat_c, lon_c = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
+    lon_span = max(max(lons) - min(lons), 1e-4)
+    lat_span = max(max(lats) - min(lats), 1e-4) / math.cos(math.radians(lat_c))
+    zoom = min(
+        math.log2(width_px * 360 / (_TILE_PX * lon_span)),
+        math.log2(height_px * 360 / (_TILE_PX * lat_span)),
+    )
+    return pdk.ViewState(
+        latitude=lat_c,
+        longitude=lon_c,
+        zoom=round(min(zoom - margin, max_zoom), 2),
+        pitch=0,
+        bearing=0,
     )

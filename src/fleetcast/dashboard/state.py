@@ -17,6 +17,7 @@ from fleetcast.analytics.kpis import FleetKpis
 from fleetcast.config import load_settings
 from fleetcast.jobs import live, live_charts, models, serving
 from fleetcast.store import Store
+from fleetcast.store.plans import StoredPlan
 
 StoreKey = tuple[str, str, str]
 """Home folder, db URL and lake URL of a store."""
@@ -197,3 +198,52 @@ def stop_with(message: str) -> NoReturn:
     """Show an error that ends the page's run (the store cannot be read)."""
     st.error(message, icon=":material/error:")
     st.stop()
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def latest_plan(key: StoreKey, system_id: str) -> tuple[StoredPlan, pl.DataFrame]:
+    """The newest plan of a system and its targets joined with the zones (names, geometry,
+    ``change`` and ``gap``); UnknownPlanError (not cached) when the system has none."""
+    from fleetcast.jobs import plan_view
+
+    store = _store(key)
+    plan = plan_view.latest_plan(store, system_id)
+    return plan, plan_view.targets_map(store, plan)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def workers(key: StoreKey, system_id: str) -> pl.DataFrame:
+    """The active field workers of a system."""
+    from fleetcast.jobs import field
+
+    return field.list_workers(_store(key), system_id)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def field_tasks(
+    key: StoreKey, system_id: str, assignee: str | None, statuses: tuple[str, ...]
+) -> pl.DataFrame:
+    """A worker's tasks in these statuses, in route order (cleared after each task action,
+    so a worker sees their own change at once)."""
+    from fleetcast.jobs import field
+
+    return field.list_tasks(_store(key), system_id=system_id, assignee=assignee, status=statuses)
+
+
+def show_no_plan(system_id: str) -> None:
+    """The empty state of a system without a plan: what a plan needs that is missing (trips,
+    forecasts) and the command that makes one."""
+    info = summary(system_id)
+    if info is None or info.last_day is None:
+        st.info(
+            f"**{system_id} has no trips yet.** Load them with `fleetcast ingest`, then train a "
+            "model, issue forecasts and plan.",
+            icon=":material/inventory_2:",
+        )
+    elif info.latest_issue is None:
+        show_no_forecasts(system_id)
+    st.info(
+        f"**No plan yet** for {system_id}: run\n\n```\nfleetcast plan --system {system_id}\n```"
+        "\n\nA plan needs forecasts, a live fleet and a depot; it then shows here.",
+        icon=":material/local_shipping:",
+    )
