@@ -114,6 +114,22 @@ DEMAND_DAILY: Final[dict[str, pl.DataType]] = {
 }
 """Trips started per zone and local day, zero-filled."""
 
+RENTALS: Final[dict[str, pl.DataType]] = {
+    "rental_id": pl.String(),
+    "car_id": pl.String(),
+    "checkin_type": pl.String(),
+    "state": pl.String(),
+    "delay_at_checkout_minutes": pl.Float64(),
+    "previous_rental_id": pl.String(),
+    "gap_with_previous_minutes": pl.Float64(),
+}
+"""Car-sharing rentals (db table ``rentals``, per system): ``checkin_type`` is ``mobile`` or
+``connect``, ``state`` ``ended`` or ``canceled``; the delay is the actual check-out minus the
+booked end (negative: early; null for canceled rentals and some ended ones); the previous
+rental is the car's previous ended rental when it was planned to end at most 12 hours before
+this one's planned start, and the gap is that planned time between them (both null
+otherwise)."""
+
 
 class Dataset(StrEnum):
     """Lake datasets with their primary keys (used for de-duplication)."""

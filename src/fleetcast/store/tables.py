@@ -518,3 +518,22 @@ class Task(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     skip_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Rental(Base):
+    """A car-sharing rental: its car, check-in flow, state, check-out delay and the gap to
+    the car's previous rental (``fleetcast.domain.RENTALS``)."""
+
+    __tablename__ = "rentals"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rental_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    car_id: Mapped[str] = mapped_column(String(64))
+    checkin_type: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    delay_at_checkout_minutes: Mapped[float | None] = mapped_column(Float)
+    previous_rental_id: Mapped[str | None] = mapped_column(String(64))
+    gap_with_previous_minutes: Mapped[float | None] = mapped_column(Float)
