@@ -13,6 +13,7 @@ import typer
 from fleetcast import __version__
 from fleetcast.cli import explore, feeds, forecast, operator, plan, serve
 from fleetcast.cli._common import console, fail, state
+from fleetcast.cli.carsharing import carsharing_app
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
 from fleetcast.config import load_settings
@@ -37,6 +38,7 @@ app.add_typer(serve.apikey_app, name="apikey")
 app.add_typer(plan.tasks_app, name="tasks")
 app.add_typer(plan.workers_app, name="workers")
 app.add_typer(plan.parkings_app, name="parkings")
+app.add_typer(carsharing_app, name="carsharing")
 app.command()(explore.demo)
 app.command()(explore.status)
 app.command()(explore.demand)

@@ -56,6 +56,9 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec("plan", "Rebalancing plan", "plan", ":material/local_shipping:", "Operations"),
     PageSpec("field", "Field tasks", "field", ":material/assignment_turned_in:", "Operations"),
+    PageSpec(
+        "carsharing", "Car sharing", "car-sharing", ":material/directions_car:", "Car sharing"
+    ),
 ]
 # Every page in sidebar order; the first is the home page. (A comment, not a docstring:
 # Streamlit's magic would print a bare string of this script on the page.)
