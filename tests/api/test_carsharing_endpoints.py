@@ -1,8 +1,6 @@
 """GET /delay-policy: the figures at a threshold and scope from the rentals in the store,
 with the scope's and the overall recommendation (and the curve on request); 404 for a
-system without rentals, 422 for a bad threshold or scope, never 500.
-
-The router is included here on the app ``create_app`` builds, as the app will include it."""
+system without rentals, 422 for a bad threshold or scope, never 500."""
 
 from __future__ import annotations
 
@@ -14,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from fleetcast.analytics.delay_policy import PolicyParams, analyse, policy_at
 from fleetcast.api import create_app
-from fleetcast.api.routes import carsharing as carsharing_routes
 from fleetcast.domain import SystemInfo
 from fleetcast.jobs import carsharing
 from fleetcast.store import Store, records
@@ -33,9 +30,8 @@ def rentals_store(store: Store) -> Store:
 
 @pytest.fixture
 def api(rentals_store: Store) -> Iterator[TestClient]:
-    """A client of the API with the car-sharing router."""
+    """A client of the API the product serves."""
     app = create_app(rentals_store.settings)
-    app.include_router(carsharing_routes.router)
     with TestClient(app) as client:
         yield client
 

@@ -24,7 +24,7 @@ from fleetcast import __version__
 from fleetcast.api.auth import KeyChecker, require_read
 from fleetcast.api.metrics import FreshnessCollector, MetricsMiddleware, RequestMetrics
 from fleetcast.api.options import ApiOptions
-from fleetcast.api.routes import carsharing, ops, plan, predict, read, supply
+from fleetcast.api.routes import carsharing, ops, plan, predict, pricing, read, supply
 from fleetcast.api.schemas import ErrorOut
 from fleetcast.config import Settings, load_settings
 from fleetcast.errors import (
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
     app.include_router(supply.router, dependencies=[Depends(d) for d in reads])
     app.include_router(plan.router, dependencies=[Depends(d) for d in reads])
     app.include_router(carsharing.router, dependencies=[Depends(d) for d in reads])
+    app.include_router(pricing.router, dependencies=[Depends(d) for d in reads])
     app.include_router(ops.router)
     app.include_router(ops.write_router)
     app.include_router(plan.write_router)

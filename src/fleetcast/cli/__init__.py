@@ -16,6 +16,7 @@ from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.carsharing import carsharing_app
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
+from fleetcast.cli.pricing import pricing_app
 from fleetcast.config import load_settings
 from fleetcast.errors import FleetcastError
 
@@ -39,6 +40,7 @@ app.add_typer(plan.tasks_app, name="tasks")
 app.add_typer(plan.workers_app, name="workers")
 app.add_typer(plan.parkings_app, name="parkings")
 app.add_typer(carsharing_app, name="carsharing")
+app.add_typer(pricing_app, name="pricing")
 app.command()(explore.demo)
 app.command()(explore.status)
 app.command()(explore.demand)
