@@ -76,7 +76,7 @@ def test_slider_and_scope_answer_what_a_threshold_does(
     assert shown["Of all problems"] == "50.0%"
     assert "Recommended for connect only: 15 min" in at.success[0].value
     assert len(at.get("plotly_chart")) == 5
-    assert "Price per day" in [s.value for s in at.subheader]
+    assert "Price estimator" in [s.value for s in at.subheader]
 
 
 def test_a_system_without_rentals_says_how_to_load_them(

@@ -15,6 +15,7 @@ from fleetcast.analytics.delay_policy import MAX_THRESHOLD_MIN, SCOPES, DelayPol
 from fleetcast.dashboard import charts_carsharing as charts
 from fleetcast.dashboard import formatting as fmt
 from fleetcast.dashboard import state, state_carsharing
+from fleetcast.dashboard.app_pages._price_form import render_price_estimator
 from fleetcast.jobs.carsharing import NoRentalsError
 
 TITLE = "Car sharing: minimum delay between rentals"
@@ -151,18 +152,6 @@ def late_facts(result: DelayPolicy) -> None:
     st.plotly_chart(charts.knock_on_bars(facts), width="stretch")
 
 
-def price_estimator() -> None:
-    """The pricing model's estimator form, when its module is installed."""
-    try:
-        from fleetcast.dashboard.app_pages._price_form import (  # type: ignore[import-not-found,unused-ignore]
-            render_price_estimator,
-        )
-    except ImportError:
-        st.caption("The price estimator appears here once the pricing model is set up.")
-        return
-    render_price_estimator()
-
-
 def render() -> None:
     """The page."""
     system_id = state.require_system()
@@ -230,14 +219,9 @@ def render() -> None:
 
 
 def price_estimator_section() -> None:
-    """The bottom of the page: the pricing model's price estimator (written elsewhere)."""
+    """The bottom of the page: the pricing model's price estimator."""
     st.divider()
-    st.subheader("Price per day")
-    # ---- Price estimator: the lead wires the pricing form here --------------------------
-    # fleetcast.dashboard.app_pages._price_form.render_price_estimator() (the pricing work);
-    # price_estimator() imports it in a try, so this page renders without it.
-    price_estimator()
-    # ---------------------------------------------------------------------------------------
+    render_price_estimator()
 
 
 if __name__ == "__main__":
