@@ -537,3 +537,46 @@ class Rental(Base):
     delay_at_checkout_minutes: Mapped[float | None] = mapped_column(Float)
     previous_rental_id: Mapped[str | None] = mapped_column(String(64))
     gap_with_previous_minutes: Mapped[float | None] = mapped_column(Float)
+
+
+class MonitorAccuracy(Base):
+    """Accuracy of the forecasts one model issued for one day and horizon, per zone or over
+    all zones (``zone_id`` ``'*'``), computed once the day's actuals arrived."""
+
+    __tablename__ = "monitor_accuracy"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+        Index("ix_monitor_accuracy_system_zone_date", "system_id", "zone_id", "target_date"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    horizon: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    n: Mapped[int] = mapped_column(Integer)
+    actual: Mapped[float] = mapped_column(Float)
+    forecast: Mapped[float] = mapped_column(Float)
+    mae: Mapped[float] = mapped_column(Float)
+    wape: Mapped[float | None] = mapped_column(Float)
+    bias: Mapped[float | None] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    run_id: Mapped[str] = mapped_column(String(36))
+
+
+class MonitorRun(Base):
+    """One monitoring run of a system: when, its status (ok / degraded / failed) and what it
+    found, as JSON (reasons, alerts, source health)."""
+
+    __tablename__ = "monitor_runs"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+        Index("ix_monitor_runs_system_ran", "system_id", "ran_at"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(64))
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
