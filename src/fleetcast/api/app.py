@@ -22,9 +22,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fleetcast import __version__
 from fleetcast.api.auth import KeyChecker, require_read
-from fleetcast.api.metrics import FreshnessCollector, MetricsMiddleware, RequestMetrics
+from fleetcast.api.metrics import (
+    FreshnessCollector,
+    MetricsMiddleware,
+    MonitoringCollector,
+    RequestMetrics,
+)
 from fleetcast.api.options import ApiOptions
-from fleetcast.api.routes import carsharing, ops, plan, predict, pricing, read, supply
+from fleetcast.api.routes import (
+    carsharing,
+    monitoring,
+    ops,
+    plan,
+    predict,
+    pricing,
+    read,
+    supply,
+)
 from fleetcast.api.schemas import ErrorOut
 from fleetcast.config import Settings, load_settings
 from fleetcast.errors import (
@@ -109,6 +123,8 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
     app.state.registry = registry
     app.state.freshness = FreshnessCollector(cache)
     registry.register(app.state.freshness)
+    app.state.monitoring = MonitoringCollector(store)
+    registry.register(app.state.monitoring)
     reads = [] if options.open_reads else [require_read]
     app.include_router(predict.router, dependencies=[Depends(d) for d in reads])
     app.include_router(read.router, dependencies=[Depends(d) for d in reads])
@@ -116,6 +132,7 @@ def create_app(settings: Settings | None = None, *, options: ApiOptions | None =
     app.include_router(plan.router, dependencies=[Depends(d) for d in reads])
     app.include_router(carsharing.router, dependencies=[Depends(d) for d in reads])
     app.include_router(pricing.router, dependencies=[Depends(d) for d in reads])
+    app.include_router(monitoring.router, dependencies=[Depends(d) for d in reads])
     app.include_router(ops.router)
     app.include_router(ops.write_router)
     app.include_router(plan.write_router)

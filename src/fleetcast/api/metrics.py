@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from fleetcast.jobs.predict import ServingCache
 
@@ -120,13 +121,123 @@ def _midnight(day: Any) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-def scrape(registry: CollectorRegistry, freshness: FreshnessCollector) -> bytes:
-    """The exposition text: this process's registry, or every worker's in multiprocess mode."""
+def scrape(registry: CollectorRegistry, freshness: FreshnessCollector, *extra: Collector) -> bytes:
+    """The exposition text: this process's registry, or every worker's in multiprocess mode
+    (with ``freshness`` and any ``extra`` collectors that read shared state, not counters)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         merged.register(freshness)
+        for collector in extra:
+            merged.register(collector)
         return generate_latest(merged)
     return generate_latest(registry)
+
+
+_MONITOR_STATUS = {"ok": 0.0, "degraded": 1.0, "failed": 2.0}
+
+
+class MonitoringCollector(Collector):
+    """Per system, what its newest monitor run found: status, accuracy of the newest day of
+    each horizon beside the backtest's WAPE, and the health of each source (read at scrape
+    time from the stored run, one small query)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        """Read the newest monitor run of every system now."""
+        from fleetcast.store import monitoring as mstore
+
+        labels = ["system", "horizon", "model"]
+        families = {
+            "status": GaugeMetricFamily(
+                "fleetcast_monitor_status",
+                "Verdict of the newest monitor run: 0 ok, 1 degraded, 2 failed.",
+                labels=["system"],
+            ),
+            "ran": GaugeMetricFamily(
+                "fleetcast_monitor_run_timestamp_seconds",
+                "When the newest monitor run ran, as a Unix time.",
+                labels=["system"],
+            ),
+            "alerts": GaugeMetricFamily(
+                "fleetcast_monitor_accuracy_alerts",
+                "Horizons whose WAPE broke the alert rule in the newest monitor run.",
+                labels=["system"],
+            ),
+            **{
+                name: GaugeMetricFamily(
+                    f"fleetcast_forecast_{name}",
+                    f"{text} over all zones on the newest day with actuals, per horizon.",
+                    labels=labels,
+                )
+                for name, text in (
+                    ("mae", "Mean absolute error of the forecast"),
+                    ("wape", "Weighted absolute percentage error (share) of the forecast"),
+                    ("bias", "Bias (sum forecast - actual over sum actual) of the forecast"),
+                    ("coverage", "Share of actuals inside the forecast's 10-90% interval"),
+                )
+            },
+            "baseline": GaugeMetricFamily(
+                "fleetcast_backtest_wape",
+                "WAPE of the same model and horizon in the newest backtest.",
+                labels=labels,
+            ),
+            "day": GaugeMetricFamily(
+                "fleetcast_forecast_accuracy_day_timestamp_seconds",
+                "The newest day with actuals that accuracy was computed for (midnight UTC).",
+                labels=labels,
+            ),
+            "source_ok": GaugeMetricFamily(
+                "fleetcast_source_ok",
+                "1 when a source (ingest, feed, daily demand) is healthy, 0 when flagged.",
+                labels=["system", "source", "kind", "status"],
+            ),
+            "source_age": GaugeMetricFamily(
+                "fleetcast_source_age_hours",
+                "Hours since a source's last success (days behind for daily demand x 24).",
+                labels=["system", "source", "kind"],
+            ),
+            "quarantined": GaugeMetricFamily(
+                "fleetcast_source_quarantined_ratio",
+                "Share of an ingest source's rows quarantined over the quality window.",
+                labels=["system", "source"],
+            ),
+        }
+        try:
+            with self.store.connect() as conn:
+                runs = mstore.latest_runs(conn)
+        except SQLAlchemyError:  # a scrape must answer while the db is down; /health says why
+            runs = []
+        for run in runs:
+            sid, summary = run["system_id"], run["summary"] or {}
+            families["status"].add_metric([sid], _MONITOR_STATUS.get(run["status"], 2.0))
+            families["ran"].add_metric([sid], run["ran_at"].timestamp())
+            families["alerts"].add_metric([sid], len(summary.get("alerts", [])))
+            for row in summary.get("latest", []):
+                key = [sid, str(row["horizon"]), row["model_version"]]
+                for name in ("mae", "wape", "bias", "coverage"):
+                    if row.get(name) is not None:
+                        families[name].add_metric(key, row[name])
+                if row.get("baseline_wape") is not None:
+                    families["baseline"].add_metric(key, row["baseline_wape"])
+                families["day"].add_metric(
+                    key, _midnight(datetime.fromisoformat(row["target_date"]).date())
+                )
+            for src in summary.get("sources", []):
+                families["source_ok"].add_metric(
+                    [sid, src["source"], src["kind"], src["status"]],
+                    1.0 if src["status"] == "ok" else 0.0,
+                )
+                if src.get("age_hours") is not None:
+                    families["source_age"].add_metric(
+                        [sid, src["source"], src["kind"]], src["age_hours"]
+                    )
+                if src.get("quarantined_share") is not None:
+                    families["quarantined"].add_metric(
+                        [sid, src["source"]], src["quarantined_share"]
+                    )
+        yield from families.values()

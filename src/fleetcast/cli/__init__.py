@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from fleetcast import __version__
-from fleetcast.cli import explore, feeds, forecast, operator, plan, serve
+from fleetcast.cli import explore, feeds, forecast, monitor, operator, plan, serve
 from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.carsharing import carsharing_app
 from fleetcast.cli.db import db_app
@@ -48,6 +48,7 @@ app.command()(forecast.backtest)
 app.command()(forecast.train)
 app.command()(forecast.forecast)
 app.command()(plan.plan)
+app.command()(monitor.monitor)
 app.command()(serve.serve)
 app.command()(serve.dashboard)
 

@@ -49,7 +49,9 @@ def health(
 )
 def metrics(request: Request) -> Response:
     """Request counts and latencies per route, forecast freshness per system."""
-    body = scrape(request.app.state.registry, request.app.state.freshness)
+    body = scrape(
+        request.app.state.registry, request.app.state.freshness, request.app.state.monitoring
+    )
     return Response(body, media_type=CONTENT_TYPE)
 
 
