@@ -191,7 +191,8 @@ def unforecast_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_systems_without_forecasts_or_data_get_next_steps(
     page: str, system_id: str, unforecast_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without forecasts (or without any demand) pages run and name the command to run next."""
+    """Without forecasts (or without any demand) pages run and name the command to run next;
+    the car-sharing page, without rentals or a price model, names the commands that load them."""
     _use_home(monkeypatch, unforecast_home)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
     at.session_state["system_id"] = system_id
@@ -202,6 +203,12 @@ def test_systems_without_forecasts_or_data_get_next_steps(
     if page.endswith("models.py"):
         assert f"fleetcast backtest --system {system_id}" in messages
         assert f"fleetcast train --system {system_id}" in messages
+    elif page.endswith("carsharing.py"):
+        assert (
+            f"fleetcast carsharing delay-policy get_around_delay_analysis.xlsx --system {system_id}"
+            in messages
+        )
+        assert "fleetcast pricing train" in messages
     elif system_id == "demo":
         assert f"fleetcast forecast --system {system_id}" in messages
     else:
