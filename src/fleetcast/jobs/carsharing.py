@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +33,12 @@ from fleetcast.errors import FleetcastError, NothingLoadedError, SchemaError
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import (
     IngestReport,
+    close_report,
     existing_system,
-    finish_report,
     hash_in_background,
     quarantine_frame,
     require_file,
+    start_report,
 )
 from fleetcast.sources.rentals import RentalLimits, read_prices_per_day, read_rentals_file
 from fleetcast.store import Store, records
@@ -70,38 +70,6 @@ def _check_id(system_id: str) -> None:
         check_system_id(system_id)
     except ValueError as exc:
         raise SchemaError(str(exc)) from exc
-
-
-def _start(store: Store, report: IngestReport, sha256: str | Future[str] | None) -> None:
-    if isinstance(sha256, Future):
-        sha256 = sha256.result()
-    with store.begin() as conn:
-        records.start_ingest(
-            conn,
-            ingest_id=report.ingest_id,
-            system_id=report.system_id,
-            source=report.source,
-            dataset=RENTALS_DATASET,
-            location=report.location,
-            content_sha256=sha256,
-            rows_read=report.rows_read,
-            rows_accepted=0,
-            rows_rejected=0,
-            rows_new=0,
-        )
-
-
-def _finish(
-    store: Store, report: IngestReport, *, began: float, error: BaseException | None = None
-) -> None:
-    """Log the outcome: ok, partial (some rows rejected) or failed (with the error)."""
-    report.seconds = perf_counter() - began
-    if error is None:
-        report.status = "partial" if report.rows_rejected else "ok"
-        finish_report(store, report, message=None)
-    else:
-        report.status = "failed"
-        finish_report(store, report, message=f"{type(error).__name__}: {error}")
 
 
 def ingest_rentals_file(
@@ -143,14 +111,14 @@ def ingest_rentals_file(
         )
     except SchemaError as exc:
         refused = IngestReport(str(uuid.uuid4()), system_id, RENTALS_SOURCE, location, 0, 0, 0, 0)
-        _start(store, refused, digest)
-        _finish(store, refused, began=perf_counter(), error=exc)
+        start_report(store, refused, dataset=RENTALS_DATASET, sha256=digest)
+        close_report(store, refused, began=perf_counter(), error=exc)
         raise
     began = perf_counter()
     report = RentalsReport(
         str(uuid.uuid4()), system_id, RENTALS_SOURCE, location, checked.rows_read, 0, 0, 0
     )
-    _start(store, report, digest)
+    start_report(store, report, dataset=RENTALS_DATASET, sha256=digest)
     try:
         report.rows_accepted = checked.accepted.height
         report.rows_rejected = checked.rejected.height
@@ -181,10 +149,10 @@ def ingest_rentals_file(
                     day=datetime.now(UTC).date(),
                 ),
             )
-        _finish(store, report, began=began)
+        close_report(store, report, began=began)
         return report
     except BaseException as exc:
-        _finish(store, report, began=began, error=exc)
+        close_report(store, report, began=began, error=exc)
         raise
 
 

@@ -26,10 +26,11 @@ from fleetcast.errors import NothingLoadedError, SchemaError, UnknownSystemError
 from fleetcast.jobs._progress import Progress, Silent
 from fleetcast.jobs.ingest import (
     IngestReport,
+    close_report,
     existing_system,
-    finish_report,
     hash_in_background,
     require_file,
+    start_report,
 )
 from fleetcast.sources import files, weather
 from fleetcast.sources.calendar import holiday_names
@@ -120,17 +121,17 @@ def ingest_demand_file(
     report = DemandReport(
         str(uuid.uuid4()), system_id, DEMAND_SOURCE, location, checked.rows_read, 0, 0, 0
     )
-    _start(store, report, dataset=_DEMAND_DATASET, sha256=digest)
+    start_report(store, report, dataset=_DEMAND_DATASET, sha256=digest)
     try:
         _count(report, checked.accepted.height, checked.rejected.height, checked.reasons)
         _nothing_loaded(report, checked.accepted.is_empty())
         progress.stage("writing daily demand")
         _write_demand(store, report, checked, system=system, existing=existing, zones=zones_before)
         _quarantine(store, report, checked.rejected)
-        _finish(store, report, began=began)
+        close_report(store, report, began=began)
         return report
     except BaseException as exc:
-        _finish(store, report, began=began, error=exc)
+        close_report(store, report, began=began, error=exc)
         raise
 
 
@@ -312,7 +313,7 @@ def _load_weather(
         kind=kind,
         missing=dict(checked.missing),
     )
-    _start(store, report, dataset=Dataset.WEATHER_DAILY.value, sha256=sha256)
+    start_report(store, report, dataset=Dataset.WEATHER_DAILY.value, sha256=sha256)
     try:
         _count(report, checked.accepted.height, checked.rejected.height, checked.reasons)
         _nothing_loaded(report, checked.accepted.is_empty())
@@ -325,10 +326,10 @@ def _load_weather(
         if report.missing:
             kept = ", ".join(f"{c} on {n} day(s)" for c, n in report.missing.items())
             note = f"missing values kept as null: {kept}"
-        _finish(store, report, began=began, note=note)
+        close_report(store, report, began=began, note=note)
         return report
     except BaseException as exc:
-        _finish(store, report, began=began, error=exc)
+        close_report(store, report, began=began, error=exc)
         raise
 
 
@@ -473,46 +474,6 @@ def _quarantine(store: Store, report: IngestReport, rejected: pl.DataFrame) -> N
     store.lake.append(Dataset.QUARANTINE, conform(rows, Dataset.QUARANTINE.schema))
 
 
-def _start(
-    store: Store, report: IngestReport, *, dataset: str, sha256: str | Future[str] | None
-) -> None:
-    if isinstance(sha256, Future):
-        sha256 = sha256.result()
-    with store.begin() as conn:
-        records.start_ingest(
-            conn,
-            ingest_id=report.ingest_id,
-            system_id=report.system_id,
-            source=report.source,
-            dataset=dataset,
-            location=report.location,
-            content_sha256=sha256,
-            rows_read=report.rows_read,
-            rows_accepted=0,
-            rows_rejected=0,
-            rows_new=0,
-        )
-
-
-def _finish(
-    store: Store,
-    report: IngestReport,
-    *,
-    began: float,
-    error: BaseException | None = None,
-    note: str | None = None,
-) -> None:
-    """Log the outcome: ok, partial (some rows rejected) or failed (with the error)."""
-    report.seconds = perf_counter() - began
-    if error is None:
-        report.status = "partial" if report.rows_rejected else "ok"
-        message = note
-    else:
-        report.status = "failed"
-        message = f"{type(error).__name__}: {error}"
-    finish_report(store, report, message=message)
-
-
 def _log_refused(
     store: Store,
     error: BaseException,
@@ -525,5 +486,5 @@ def _log_refused(
 ) -> None:
     """Log an input refused as a whole (unreadable file, failed request): 'failed', 0 rows."""
     report = IngestReport(str(uuid.uuid4()), system_id, source, location, 0, 0, 0, 0)
-    _start(store, report, dataset=dataset, sha256=sha256)
-    _finish(store, report, began=perf_counter(), error=error)
+    start_report(store, report, dataset=dataset, sha256=sha256)
+    close_report(store, report, began=perf_counter(), error=error)

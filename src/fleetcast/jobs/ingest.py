@@ -308,6 +308,47 @@ def finish_report(
         )
 
 
+def start_report(
+    store: Store, report: IngestReport, *, dataset: str, sha256: str | Future[str] | None
+) -> None:
+    """Open the ingest-log entry of a report (running, no rows accepted yet)."""
+    if isinstance(sha256, Future):
+        sha256 = sha256.result()
+    with store.begin() as conn:
+        records.start_ingest(
+            conn,
+            ingest_id=report.ingest_id,
+            system_id=report.system_id,
+            source=report.source,
+            dataset=dataset,
+            location=report.location,
+            content_sha256=sha256,
+            rows_read=report.rows_read,
+            rows_accepted=0,
+            rows_rejected=0,
+            rows_new=0,
+        )
+
+
+def close_report(
+    store: Store,
+    report: IngestReport,
+    *,
+    began: float,
+    error: BaseException | None = None,
+    note: str | None = None,
+) -> None:
+    """Log the outcome: ok, partial (some rows rejected) or failed (with the error)."""
+    report.seconds = perf_counter() - began
+    if error is None:
+        report.status = "partial" if report.rows_rejected else "ok"
+        message = note
+    else:
+        report.status = "failed"
+        message = f"{type(error).__name__}: {error}"
+    finish_report(store, report, message=message)
+
+
 def _rejected_rows(
     checked: CheckedTrips, table: TextTable, *, system_id: str, ingest_id: str, source: str
 ) -> pl.DataFrame:
