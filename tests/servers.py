@@ -3,10 +3,13 @@ answer, and skipping without them on a laptop while failing under CI=true, which
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import httpx
@@ -82,3 +85,31 @@ def operator_db(kind: str) -> Engine:
         shown = url.render_as_string(hide_password=True)
         unavailable(f"no {kind} server at {shown}: {str(exc.orig).strip()[:120]}")
     return engine
+
+
+@contextlib.contextmanager
+def dashboard_server(home: Path, log_dir: Path) -> Iterator[str]:
+    """The Streamlit dashboard served on a free port over ``home`` (no MLflow URI or config
+    from the environment); its URL, and the server stopped afterwards."""
+    from fleetcast.config import load_settings
+    from fleetcast.dashboard.launch import start_dashboard, wait_ready
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = log_dir / "streamlit.log"
+    with pytest.MonkeyPatch.context() as mp, log_path.open("wb") as log:
+        mp.delenv("FLEETCAST_MLFLOW_URI", raising=False)
+        mp.delenv("FLEETCAST_CONFIG", raising=False)
+        settings = load_settings(home=home, env={})
+        process = start_dashboard(settings, host="127.0.0.1", port=port, output=log)
+        try:
+            if not wait_ready(url, timeout=30, process=process):
+                pytest.fail(f"the dashboard did not start:\n{log_path.read_text()[-3000:]}")
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

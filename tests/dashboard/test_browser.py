@@ -5,7 +5,6 @@ without a Streamlit exception, the map's tooltip answers, and each page is saved
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fleetcast.config import load_settings
-from servers import free_port
+from servers import dashboard_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -55,27 +53,8 @@ def dashboard_url(
 ) -> Iterator[str]:
     """The dashboard served on a free port over the demo store; stopped afterwards."""
     pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
-    from fleetcast.dashboard.launch import start_dashboard, wait_ready
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
-    with pytest.MonkeyPatch.context() as mp, log_path.open("wb") as log:
-        mp.delenv("FLEETCAST_MLFLOW_URI", raising=False)
-        mp.delenv("FLEETCAST_CONFIG", raising=False)
-        settings = load_settings(home=served_home, env={})
-        process = start_dashboard(settings, host="127.0.0.1", port=port, output=log)
-        try:
-            if not wait_ready(url, timeout=30, process=process):
-                pytest.fail(f"the dashboard did not start:\n{log_path.read_text()[-3000:]}")
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with dashboard_server(served_home, tmp_path_factory.mktemp("dashboard")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

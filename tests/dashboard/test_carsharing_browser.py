@@ -6,7 +6,6 @@ into $FLEETCAST_SCREENSHOTS when set, else /tmp/fleetcast_shots."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ from fleetcast.jobs import carsharing
 from fleetcast.jobs.pricing import train_pricing
 from fleetcast.store import Store
 from pricing_data import SMALL_PARAMS, write_cars_csv
-from servers import free_port
+from servers import dashboard_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -62,27 +61,8 @@ def dashboard_url(
     carsharing_home: Path, tmp_path_factory: pytest.TempPathFactory, browser: Browser
 ) -> Iterator[str]:
     """The dashboard served on a free port over that home; stopped afterwards."""
-    from fleetcast.dashboard.launch import start_dashboard, wait_ready
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
-    with pytest.MonkeyPatch.context() as mp, log_path.open("wb") as log:
-        mp.delenv("FLEETCAST_MLFLOW_URI", raising=False)
-        mp.delenv("FLEETCAST_CONFIG", raising=False)
-        settings = load_settings(home=carsharing_home, env={})
-        process = start_dashboard(settings, host="127.0.0.1", port=port, output=log)
-        try:
-            if not wait_ready(url, timeout=30, process=process):
-                pytest.fail(f"the dashboard did not start:\n{log_path.read_text()[-3000:]}")
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with dashboard_server(carsharing_home, tmp_path_factory.mktemp("dashboard")) as url:
+        yield url
 
 
 def _settled(page: Page) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from fleetcast.config import load_settings
 from fleetcast.geo import haversine_m
 from fleetcast.jobs import field
 from fleetcast.store import Store
-from servers import free_port
+from servers import dashboard_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -47,27 +46,8 @@ def dashboard_url(
     planned_home: Path, tmp_path_factory: pytest.TempPathFactory, browser: Browser
 ) -> Iterator[str]:
     """The dashboard served on a free port over the planned store; stopped afterwards."""
-    from fleetcast.dashboard.launch import start_dashboard, wait_ready
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
-    with pytest.MonkeyPatch.context() as mp, log_path.open("wb") as log:
-        mp.delenv("FLEETCAST_MLFLOW_URI", raising=False)
-        mp.delenv("FLEETCAST_CONFIG", raising=False)
-        settings = load_settings(home=planned_home, env={})
-        process = start_dashboard(settings, host="127.0.0.1", port=port, output=log)
-        try:
-            if not wait_ready(url, timeout=30, process=process):
-                pytest.fail(f"the dashboard did not start:\n{log_path.read_text()[-3000:]}")
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with dashboard_server(planned_home, tmp_path_factory.mktemp("dashboard")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
