@@ -580,3 +580,86 @@ class MonitorRun(Base):
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CityFacts(Base):
+    """Facts about a system's city as of a day (population, area in km², density), with
+    where they came from (``source`` ``'web'`` or ``'file'``, the page URL) and when."""
+
+    __tablename__ = "city_facts"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    city: Mapped[str | None] = mapped_column(String(200))
+    population: Mapped[int | None] = mapped_column(Integer)
+    area_km2: Mapped[float | None] = mapped_column(Float)
+    density_per_km2: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    retrieved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Airport(Base):
+    """An airport near a system (``airport`` is its IATA code), optionally with its ICAO
+    code, name, position and distance from the system's centre."""
+
+    __tablename__ = "airports"
+    __table_args__ = (
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    airport: Mapped[str] = mapped_column(String(8), primary_key=True)
+    icao: Mapped[str | None] = mapped_column(String(8))
+    name: Mapped[str | None] = mapped_column(String(200))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+
+
+class AirportArrivalsDaily(Base):
+    """Flights arriving at one of a system's airports on one local day of the system, and
+    the source they were counted from (``'aviationstack'`` or ``'file'``)."""
+
+    __tablename__ = "airport_arrivals_daily"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["system_id", "airport"],
+            ["airports.system_id", "airports.airport"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_airport_arrivals_daily_system_date", "system_id", "date"),
+    )
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    airport: Mapped[str] = mapped_column(String(8), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    arrivals: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
+    retrieved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PipelineRun(Base):
+    """One step of one scheduled pipeline run (``step`` ``'run'`` is the run as a whole):
+    which flow (``daily``, ``poll``, ``compact``) for which system (null when it covers the
+    store), its status (running / ok / failed / skipped / interrupted), when, how long and
+    the error; ``flow_run_id`` is the orchestrator's id of the run when there is one."""
+
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (
+        Index("ix_pipeline_runs_flow_system_started", "flow", "system_id", "started_at"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32))
+    system_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    seconds: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
