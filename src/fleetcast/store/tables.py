@@ -663,3 +663,49 @@ class PipelineRun(Base):
     seconds: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str | None] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class MonitorDrift(Base):
+    """The data drift check of one monitor run: the reference and current windows compared,
+    their zone-day rows, how many model inputs drifted and their share, whether the target
+    (daily demand per zone) drifted, and the HTML report's path relative to the home."""
+
+    __tablename__ = "monitor_drift"
+    __table_args__ = (
+        ForeignKeyConstraint(["run_id"], ["monitor_runs.run_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["system_id"], ["systems.system_id"], ondelete="CASCADE"),
+        Index("ix_monitor_drift_system_ran", "system_id", "ran_at"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(64))
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reference_start: Mapped[date] = mapped_column(Date)
+    reference_end: Mapped[date] = mapped_column(Date)
+    current_start: Mapped[date] = mapped_column(Date)
+    current_end: Mapped[date] = mapped_column(Date)
+    reference_rows: Mapped[int] = mapped_column(Integer)
+    current_rows: Mapped[int] = mapped_column(Integer)
+    inputs: Mapped[int] = mapped_column(Integer)
+    drifted_inputs: Mapped[int] = mapped_column(Integer)
+    drift_share: Mapped[float] = mapped_column(Float)
+    target_drifted: Mapped[bool] = mapped_column(Boolean)
+    report_path: Mapped[str | None] = mapped_column(String(500))
+
+
+class MonitorDriftColumn(Base):
+    """One column's drift in a drift check: its role (``input`` or ``target``), the
+    statistical method and threshold Evidently applied, the drift score and the verdict."""
+
+    __tablename__ = "monitor_drift_columns"
+    __table_args__ = (
+        ForeignKeyConstraint(["run_id"], ["monitor_drift.run_id"], ondelete="CASCADE"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    column: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean)
