@@ -15,6 +15,7 @@ from fleetcast.planning.one_commodity import (
     best_order,
     check_one_commodity,
     load_range,
+    local_search,
     route_cost,
     solve_one_commodity,
     split_tour,
@@ -175,3 +176,72 @@ def test_pool_recombines_cheapest_partition(
     assert sorted(s for r in chosen for s in r.stations) == [1, 2, 3, 4]
     one = pool.best_partition(5, vehicles=1, time_limit_s=1.0)
     assert one is not None and [r.stations for r in one] == [(1, 2, 3, 4)]
+
+
+def _random_instance(data: st.DataObject, n: int, capacity: int) -> tuple[list[int], np.ndarray]:
+    """Requests within +-capacity and an asymmetric integer matrix with a zero diagonal."""
+    q = [0, *data.draw(st.lists(st.integers(-capacity, capacity), min_size=n, max_size=n))]
+    d = np.array(
+        data.draw(st.lists(st.integers(1, 100), min_size=(n + 1) ** 2, max_size=(n + 1) ** 2)),
+        dtype=np.int64,
+    ).reshape(n + 1, n + 1)
+    np.fill_diagonal(d, 0)
+    return q, d
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(min_value=1, max_value=9),
+    data=st.data(),
+    capacity=st.integers(min_value=3, max_value=8),
+)
+def test_strict_local_search_keeps_feasibility(n: int, data: st.DataObject, capacity: int) -> None:
+    """From feasible routes the strict local search (or-opt with reversed chains, 2-opt with
+    asymmetric reversal, 2-opt*, swaps, CROSS) returns feasible routes, never dearer."""
+    q, d = _random_instance(data, n, capacity)
+    stations = data.draw(st.permutations(list(range(1, n + 1))))
+    start = split_tour(stations, q, d, capacity=capacity)
+    routes = local_search(start, q, d, capacity=capacity, max_routes=n)
+    assert sorted(s for r in routes for s in r) == list(range(1, n + 1))
+    for r in routes:
+        low, high = load_range([q[s] for s in r])
+        assert high - low <= capacity
+    assert sum(route_cost(r, d) for r in routes) <= sum(route_cost(r, d) for r in start)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(min_value=2, max_value=10),
+    data=st.data(),
+    capacity=st.integers(min_value=3, max_value=8),
+    vehicles=st.one_of(st.none(), st.integers(min_value=2, max_value=4)),
+)
+def test_solutions_pass_the_checker(
+    n: int, data: st.DataObject, capacity: int, vehicles: int | None
+) -> None:
+    """Several vehicles, restarts from the shaken best: every solution passes the checker."""
+    q, d = _random_instance(data, n, capacity)
+    sol = solve_one_commodity(
+        q, d, capacity=capacity, max_vehicles=vehicles, time_limit_s=0.3, seed=2
+    )
+    errors = check_one_commodity(sol, q, d, capacity=capacity, max_vehicles=vehicles)
+    assert sol.is_feasible == (errors == [])
+    if vehicles is None:
+        assert sol.is_feasible, errors
+
+
+def test_local_search_counts_flipped_edges() -> None:
+    """Reversing 2 3 4 pays off only through its inner edges, which the matrix prices apart.
+
+    One vehicle, zero requests; the tour 1 2 3 4 has one dear edge 2 -> 3 whose reverse is
+    cheap, and 1 4 3 2 costs 50: the move's delta must count the flipped inner edges (a
+    symmetric 2-opt delta would see no gain in the two end edges alone).
+    """
+    d = np.full((5, 5), 100, dtype=np.int64)
+    np.fill_diagonal(d, 0)
+    d[0, 1] = d[1, 2] = d[3, 4] = d[4, 0] = 10  # the starting tour 0 1 2 3 4 0 ...
+    d[2, 3] = 60  # ... has one dear edge
+    d[1, 4] = d[4, 3] = d[3, 2] = d[2, 0] = 10  # 0 1 4 3 2 0 costs 50
+    routes = local_search([[1, 2, 3, 4]], [0, 0, 0, 0, 0], d, capacity=3, max_routes=1)
+    assert routes == [[1, 4, 3, 2]]
+    assert route_cost(routes[0], d) == 50

@@ -31,8 +31,9 @@ must start empty and end full) the pairing and the move-based local search stall
 - ``_RoutePool``: every feasible route met is pooled; a run that stops improving ends
   with a set-partitioning MIP over the pool (HiGHS through SciPy) that recombines routes
   of different local optima (Subramanian, Uchoa & Ochi's ILS-SP);
-- the time budget is shared by independent runs from random giant tours (cut by
-  ``split_tour``), whose route limit cycles through the fewest possible routes + 0, 1, 2.
+- a run that stops improving restarts from the best solution shaken hard (several random
+  relocations in a row) rather than from scratch: on these instances the best solutions
+  share most of their structure, and random giant tours spent the budget rediscovering it.
 """
 
 from __future__ import annotations
@@ -337,13 +338,15 @@ def local_search(
 ) -> list[list[int]]:
     """Polish routes directly on the 1-PD (first improvement until none is left).
 
-    Moves: relocate a chain of 1-3 stations (within or between routes, or to a new route
-    while under ``max_routes``), swap two stations, exchange route tails (2-opt*), reverse a
-    segment. Distance changes are computed from the few edges a move touches; the load
-    range is checked only for moves that could improve. With ``penalty`` None every route
-    must fit ``capacity`` exactly (the result stays feasible if the input was); with a
-    number, load in excess of the capacity costs ``penalty`` per bike, which lets the search
-    cross infeasible ground (merge routes, reorder) like PyVRP's penalised search.
+    Moves: relocate a chain of 1-3 stations as it is or reversed (or-opt; within or between
+    routes, or to a new route while under ``max_routes``), swap two stations, exchange
+    route tails (2-opt*), exchange segments (CROSS), reverse a segment (2-opt). Distance
+    changes are computed from the few edges a move touches (a reversal also flips the inner
+    edges, which the asymmetric matrix prices apart, so it is bounded with prefix sums both
+    ways); the load range is checked only for moves that could improve. With ``penalty``
+    None every route must fit ``capacity`` exactly (the result stays feasible if the input
+    was); with a number, load in excess of the capacity costs ``penalty`` per bike, which
+    lets the search cross infeasible ground (merge routes, reorder) like PyVRP's penalised search.
     """
     d: list[list[int]] = dist.tolist()
 
@@ -389,39 +392,45 @@ def local_search(
 
     def step() -> bool:
         n_routes = len(cur)
-        # relocate chains of 1-3 stations
+        # relocate chains of 1-3 stations, as they are or reversed (or-opt)
         for a in range(n_routes):
             ra = cur[a]
             for length in (1, 2, 3):
                 for i in range(len(ra) - length + 1):
-                    seg = ra[i : i + length]
+                    chain = ra[i : i + length]
                     p = ra[i - 1] if i else 0
                     q = ra[i + length] if i + length < len(ra) else 0
-                    removed = d[p][q] - d[p][seg[0]] - d[seg[-1]][q]
+                    removed = d[p][q] - d[p][chain[0]] - d[chain[-1]][q]
                     rest = ra[:i] + ra[i + length :]
+                    inner = sum(d[x][y] for x, y in itertools.pairwise(chain))
+                    flipped = chain[::-1]
+                    inner_flipped = sum(d[x][y] for x, y in itertools.pairwise(flipped))
+                    options = [(chain, 0)]
+                    if length > 1:
+                        options.append((flipped, inner_flipped - inner))
                     targets = list(range(n_routes)) + ([n_routes] if n_routes < max_routes else [])
                     for b in targets:
                         rb = rest if b == a else (cur[b] if b < n_routes else [])
                         base = costs[a] + removed if rest else 0
-                        for k in range(len(rb) + 1):
-                            if b == a and k == i:
-                                continue
-                            u = rb[k - 1] if k else 0
-                            v = rb[k] if k < len(rb) else 0
-                            added = d[u][seg[0]] + d[seg[-1]][v] - d[u][v]
-                            if b == a:
-                                bound = base + added
-                                if bound >= vals[a] - eps:
+                        for seg, turn in options:
+                            for k in range(len(rb) + 1):
+                                if b == a and k == i and turn == 0:
                                     continue
-                                if accept({a: rb[:k] + seg + rb[k:]}):
-                                    return True
-                            else:
-                                cb = costs[b] if b < n_routes else 0
-                                old = vals[a] + (vals[b] if b < n_routes else 0.0)
-                                if base + cb + added >= old - eps:
-                                    continue
-                                if accept({a: rest, b: rb[:k] + seg + rb[k:]}):
-                                    return True
+                                u = rb[k - 1] if k else 0
+                                v = rb[k] if k < len(rb) else 0
+                                added = d[u][seg[0]] + d[seg[-1]][v] - d[u][v] + turn
+                                if b == a:
+                                    if base + added >= vals[a] - eps:
+                                        continue
+                                    if accept({a: rb[:k] + seg + rb[k:]}):
+                                        return True
+                                else:
+                                    cb = costs[b] if b < n_routes else 0
+                                    old = vals[a] + (vals[b] if b < n_routes else 0.0)
+                                    if base + cb + added >= old - eps:
+                                        continue
+                                    if accept({a: rest, b: rb[:k] + seg + rb[k:]}):
+                                        return True
         # exchange tails between two routes (2-opt*)
         for a in range(n_routes):
             for b in range(a + 1, n_routes):
@@ -502,12 +511,26 @@ def local_search(
                                 }
                                 if accept(changes):
                                     return True
-        # reverse a segment
+        # reverse a segment (2-opt; the matrix is asymmetric, so the inner edges change too)
         for a in range(n_routes):
             ra = cur[a]
-            for i in range(len(ra)):
-                for j in range(i + 1, len(ra)):
-                    if accept({a: ra[:i] + ra[i : j + 1][::-1] + ra[j + 1 :]}):
+            path = [0, *ra, 0]
+            ahead = [0, *itertools.accumulate(d[x][y] for x, y in itertools.pairwise(path))]
+            behind = [0, *itertools.accumulate(d[y][x] for x, y in itertools.pairwise(path))]
+            for i in range(1, len(path) - 1):
+                for j in range(i + 1, len(path) - 1):
+                    # path[i..j] reversed: edges i-1 -> j and i -> j+1, inner edges flipped
+                    delta = (
+                        d[path[i - 1]][path[j]]
+                        + d[path[i]][path[j + 1]]
+                        - d[path[i - 1]][path[i]]
+                        - d[path[j]][path[j + 1]]
+                        + (behind[j] - behind[i])
+                        - (ahead[j] - ahead[i])
+                    )
+                    if costs[a] + delta >= vals[a] - eps:
+                        continue
+                    if accept({a: ra[: i - 1] + ra[i - 1 : j][::-1] + ra[j:]}):
                         return True
         return False
 
@@ -742,14 +765,11 @@ def solve_one_commodity(
     # a penalty per bike of excess load: about the mean edge, so merging routes is tried.
     penalty = float(np.mean(dist)) if n > 1 else 1.0
     pool = _RoutePool()
-    fewest = max(1, -(-abs(sum(q)) // capacity))  # each route's net load is within +-Q
-    fleet = vehicles  # routes the local search may open in the current run
-    restarts = 0
     exact: dict[frozenset[int], list[int] | None] = {}
 
     def polish(routes: Sequence[Sequence[int]], weight: float) -> list[OneCommodityRoute]:
         """Local search on the 1-PD; every route met is pooled."""
-        out = _polish(routes, q, dist, capacity=capacity, vehicles=fleet, penalty=weight)
+        out = _polish(routes, q, dist, capacity=capacity, vehicles=vehicles, penalty=weight)
         pool.add(out)
         return out
 
@@ -789,10 +809,9 @@ def solve_one_commodity(
     best_cost = run_best_cost = sum(r.cost for r in best)
     iterations = 0
     stale = 0
-    # 2. iterated local search in independent runs: a run that has not improved its own best
-    # for ``patience`` iterations ends with a set-partitioning recombination of every route
-    # pooled so far, and the next run starts from a random giant tour with a route limit
-    # cycling through the fewest possible routes + 0, 1, 2.
+    # 2. iterated local search in runs: a run that has not improved its own best for
+    # ``patience`` iterations ends with a set-partitioning recombination of every route
+    # pooled so far, and the next run starts from the best solution shaken hard.
     patience = max(20, 2 * n)
     slice_s = max(0.02, time_limit_s / 100)
     while remaining() > 0.02:
@@ -808,11 +827,12 @@ def solve_one_commodity(
                     cost = sum(r.cost for r in option)
                     if cost < best_cost and len(option) <= vehicles:
                         best, best_cost = option, cost
-            restarts += 1
-            fleet = min(vehicles, fewest + (restarts - 1) % 3)
-            shuffled = list(range(1, n))
-            rng.shuffle(shuffled)
-            current = polish(split_tour(shuffled, q, dist, capacity=capacity), penalty)
+            # the next run starts from the best solution shaken hard (several perturbations
+            # in a row), which keeps the good structure that random giant tours throw away
+            shaken = [list(r.stations) for r in best]
+            for _ in range(rng.randint(2, 4)):
+                shaken = _perturb(shaken, rng, vehicles=vehicles)
+            current = polish(shaken, penalty * rng.choice((0.1, 1.0)))
             run_best, run_best_cost, stale = current, sum(r.cost for r in current), 0
         elif stale:
             # shake the current solution when it is within 1% of the run's best (a random
@@ -820,7 +840,7 @@ def solve_one_commodity(
             # random penalty.
             current_cost = sum(r.cost for r in current)
             base = current if current_cost <= run_best_cost * 1.01 else run_best
-            shaken = _perturb([list(r.stations) for r in base], rng, vehicles=fleet)
+            shaken = _perturb([list(r.stations) for r in base], rng, vehicles=vehicles)
             current = polish(shaken, penalty * rng.choice((0.01, 0.1, 1.0)))
         pairing = _pair(
             [list(r.stations) for r in current],
