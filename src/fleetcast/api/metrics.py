@@ -141,8 +141,9 @@ _MONITOR_STATUS = {"ok": 0.0, "degraded": 1.0, "failed": 2.0}
 
 class MonitoringCollector(Collector):
     """Per system, what its newest monitor run found: status, accuracy of the newest day of
-    each horizon beside the backtest's WAPE, and the health of each source (read at scrape
-    time from the stored run, one small query)."""
+    each horizon beside the backtest's WAPE, data drift (share, drifted inputs, target, score
+    per column) and the health of each source (read at scrape time from the stored run, one
+    small query)."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -206,6 +207,7 @@ class MonitoringCollector(Collector):
                 "Share of an ingest source's rows quarantined over the quality window.",
                 labels=["system", "source"],
             ),
+            **_drift_families(),
         }
         try:
             with self.store.connect() as conn:
@@ -240,4 +242,71 @@ class MonitoringCollector(Collector):
                     families["quarantined"].add_metric(
                         [sid, src["source"]], src["quarantined_share"]
                     )
+            if summary.get("drift"):
+                _add_drift(families, sid, summary["drift"])
         yield from families.values()
+
+
+def _drift_families() -> dict[str, GaugeMetricFamily]:
+    """The drift gauges, empty."""
+    return {
+        "drift_share": GaugeMetricFamily(
+            "fleetcast_drift_share",
+            "Share of the model's inputs that drifted in the newest drift check.",
+            labels=["system"],
+        ),
+        "drift_inputs": GaugeMetricFamily(
+            "fleetcast_drift_inputs_drifted",
+            "Model inputs that drifted in the newest drift check.",
+            labels=["system"],
+        ),
+        "drift_inputs_total": GaugeMetricFamily(
+            "fleetcast_drift_inputs",
+            "Model inputs compared in the newest drift check.",
+            labels=["system"],
+        ),
+        "drift_target": GaugeMetricFamily(
+            "fleetcast_drift_target_drifted",
+            "1 when the target (daily demand per zone) drifted in the newest check, else 0.",
+            labels=["system"],
+        ),
+        "drift_score": GaugeMetricFamily(
+            "fleetcast_drift_column_score",
+            "Evidently's drift score of a column (a distance, or a p-value for tests).",
+            labels=["system", "column", "role", "method"],
+        ),
+        "drift_threshold": GaugeMetricFamily(
+            "fleetcast_drift_column_threshold",
+            "The threshold the column's drift score is judged against.",
+            labels=["system", "column", "role", "method"],
+        ),
+        "drift_column": GaugeMetricFamily(
+            "fleetcast_drift_column_drifted",
+            "1 when a column drifted in the newest drift check, else 0.",
+            labels=["system", "column", "role"],
+        ),
+        "drift_day": GaugeMetricFamily(
+            "fleetcast_drift_current_end_timestamp_seconds",
+            "Last day of the newest drift check's current window (midnight UTC).",
+            labels=["system"],
+        ),
+    }
+
+
+def _add_drift(families: dict[str, GaugeMetricFamily], sid: str, drift: dict[str, Any]) -> None:
+    """One system's drift figures from its newest run's summary."""
+    families["drift_share"].add_metric([sid], drift["drift_share"])
+    families["drift_inputs"].add_metric([sid], len(drift["drifted_inputs"]))
+    families["drift_inputs_total"].add_metric([sid], drift["inputs"])
+    families["drift_target"].add_metric([sid], 1.0 if drift["target_drifted"] else 0.0)
+    families["drift_day"].add_metric(
+        [sid], _midnight(datetime.fromisoformat(drift["current_end"]).date())
+    )
+    for col in drift["columns"]:
+        key = [sid, col["column"], col["role"], col["method"]]
+        if col.get("score") is not None:
+            families["drift_score"].add_metric(key, col["score"])
+        families["drift_threshold"].add_metric(key, col["threshold"])
+        families["drift_column"].add_metric(
+            [sid, col["column"], col["role"]], 1.0 if col["drifted"] else 0.0
+        )

@@ -1,4 +1,5 @@
-"""`fleetcast monitor`: check forecast accuracy and data quality now, and print the verdict."""
+"""`fleetcast monitor`: check forecast accuracy, data drift and data quality now, and print the
+verdict."""
 
 from __future__ import annotations
 
@@ -68,6 +69,30 @@ def sources_table(frame: pl.DataFrame) -> Table:
     return table
 
 
+def drift_table(drift: dict[str, Any]) -> Table:
+    """Per column of a drift check: role, Evidently's method, score, threshold and verdict."""
+    table = Table(
+        title=(
+            f"Data drift: {drift['current_start']}..{drift['current_end']} against "
+            f"{drift['reference_start']}..{drift['reference_end']}"
+        ),
+        title_justify="left",
+    )
+    for column in ("column", "role", "method", "score", "threshold", "drift"):
+        table.add_column(column, justify="right" if column in ("score", "threshold") else "left")
+    for row in drift["columns"]:
+        score = row["score"]
+        table.add_row(
+            row["column"],
+            row["role"],
+            row["method"],
+            "-" if score is None else f"{score:.3g}",
+            f"{row['threshold']:g}",
+            "[bold red]drifted[/]" if row["drifted"] else "[green]no[/]",
+        )
+    return table
+
+
 def monitor(
     system: Annotated[str, typer.Option(help="System id.")],
     json_output: Annotated[
@@ -83,15 +108,20 @@ def monitor(
         ),
     ] = None,
 ) -> None:
-    """Check a system now: forecast accuracy as actuals arrive and data freshness and quality.
+    """Check a system now: forecast accuracy as actuals arrive, data drift, and data freshness
+    and quality.
 
     For every forecast whose day has actuals: MAE, WAPE, bias and 10-90% interval coverage per
     day, horizon, zone and model, stored in the db. The system is **degraded** when a
     horizon's WAPE stays over the backtest's by more than 30% for 3 days in a row up to the
     newest day, or a source is stale (no ingest for 36 h, a feed not read for 3x its TTL,
     demand ending over 2 days ago) or quarantines over 5% of its rows. Thresholds come from
-    `[monitoring]` in fleetcast.toml. Prints accuracy by horizon beside the backtest's WAPE,
-    the alerts and the health of each source; the run is stored either way.
+    `[monitoring]` in fleetcast.toml. Data drift (Evidently) compares the model's inputs (demand
+    lags and rolling means, weekday, day off, weather) and the target (daily demand per zone)
+    of the last 28 days with up to 180 days before (shorter windows for a short history); the
+    HTML report is saved under the home. Drift is a warning unless `[monitoring.drift]
+    degrade = true`. Prints accuracy by horizon beside the backtest's WAPE, the alerts, the
+    drift per column and the health of each source; the run is stored either way.
     """
     from fleetcast.jobs.monitor import run_monitor
     from fleetcast.monitoring.config import config_for
@@ -144,6 +174,17 @@ def monitor(
             f"No accuracy alert (rule: WAPE over {rule.wape_ratio:g}x the backtest's "
             f"{rule.consecutive_days} days in a row)."
         )
+    drift = report.drift_summary()
+    if drift is not None:
+        console.print(drift_table(drift))
+        target = "drifted" if drift["target_drifted"] else "did not drift"
+        console.print(
+            f"Drift: {len(drift['drifted_inputs'])} of {drift['inputs']} inputs drifted "
+            f"({drift['drift_share']:.0%}, limit {drift['max_drift_share']:.0%}); the target "
+            f"{target}."
+        )
+        if drift["report_path"]:
+            console.print(f"Drift report: {store.settings.home / drift['report_path']}")
     console.print(sources_table(report.sources))
     for note in report.notes:
         console.print(f"Note: {note}")

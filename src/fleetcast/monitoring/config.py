@@ -10,6 +10,11 @@ window_days = 28          # days of accuracy recomputed on each run
 max_ingest_age_hours = 36
 max_quarantine_share = 0.05
 max_demand_lag_days = 2
+[monitoring.drift]
+current_days = 28         # recent days compared with ...
+reference_days = 180      # ... up to 180 days before them
+max_drift_share = 0.5     # input drift when over half of the model's inputs drift
+degrade = false           # true: drift marks the system degraded (else a warning)
 [monitoring.systems.demo.quality]
 max_demand_lag_days = 400
 ```
@@ -24,17 +29,19 @@ from typing import Any
 from fleetcast.config import Settings
 from fleetcast.errors import ConfigError
 from fleetcast.monitoring.accuracy import AlertRule
+from fleetcast.monitoring.drift import DriftConfig
 from fleetcast.monitoring.quality import QualityThresholds
 
-_SECTIONS = ("accuracy", "quality")
+_SECTIONS = ("accuracy", "quality", "drift")
 
 
 @dataclass(frozen=True, slots=True)
 class MonitorConfig:
-    """The accuracy alert rule and the data quality thresholds of one system."""
+    """The accuracy alert rule, the data quality thresholds and the drift check of one system."""
 
     accuracy: AlertRule = field(default_factory=AlertRule)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
     @classmethod
     def from_mapping(
@@ -63,6 +70,7 @@ class MonitorConfig:
         return cls(
             accuracy=AlertRule.from_mapping(tables["accuracy"]),
             quality=QualityThresholds.from_mapping(tables["quality"]),
+            drift=DriftConfig.from_mapping(tables["drift"]),
         )
 
 

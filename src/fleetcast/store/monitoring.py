@@ -1,5 +1,6 @@
-"""Monitoring in the db: forecast accuracy per day, horizon, zone and model, and monitor runs;
-plus the reads the monitor needs (issued forecasts by target day, the ingest log, feeds)."""
+"""Monitoring in the db: forecast accuracy per day, horizon, zone and model, monitor runs and
+their drift checks; plus the reads the monitor needs (issued forecasts by target day, the
+ingest log, feeds)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ import polars as pl
 from sqlalchemy import Connection, Table, delete, func, select
 
 from fleetcast.monitoring.accuracy import ACCURACY_SCHEMA, ALL_ZONES
+from fleetcast.monitoring.drift import COLUMNS_SCHEMA, DriftResult
 from fleetcast.store import state
-from fleetcast.store.tables import Forecast, IngestLog, MonitorAccuracy, MonitorRun
+from fleetcast.store.tables import (
+    Forecast,
+    IngestLog,
+    MonitorAccuracy,
+    MonitorDrift,
+    MonitorDriftColumn,
+    MonitorRun,
+)
 
 _BATCH = 5_000
 _IN_CHUNK = 500
@@ -240,3 +249,73 @@ def load_feeds(conn: Connection, system_id: str) -> pl.DataFrame:
         for f in state.load_feed_states(conn, system_id)
     ]
     return pl.DataFrame(rows, schema=FEED_SCHEMA, orient="row")
+
+
+def save_drift(
+    conn: Connection,
+    *,
+    run_id: str,
+    system_id: str,
+    ran_at: datetime,
+    result: DriftResult,
+    report_path: str | None,
+) -> None:
+    """Store the drift check of a monitor run (saved first: its row references the run) and
+    its per-column figures; ``report_path`` is the HTML report's path relative to the home."""
+    w = result.windows
+    conn.execute(
+        _table(MonitorDrift).insert(),
+        [
+            {
+                "run_id": run_id,
+                "system_id": system_id,
+                "ran_at": ran_at,
+                "reference_start": w.reference_start,
+                "reference_end": w.reference_end,
+                "current_start": w.current_start,
+                "current_end": w.current_end,
+                "reference_rows": result.reference_rows,
+                "current_rows": result.current_rows,
+                "inputs": result.inputs.height,
+                "drifted_inputs": len(result.drifted_inputs),
+                "drift_share": result.drift_share,
+                "target_drifted": result.target_drifted,
+                "report_path": report_path,
+            }
+        ],
+    )
+    columns = result.columns.with_columns(pl.lit(run_id).alias("run_id")).to_dicts()
+    if columns:
+        conn.execute(_table(MonitorDriftColumn).insert(), columns)
+
+
+def latest_drift(conn: Connection, system_id: str) -> dict[str, Any] | None:
+    """A system's newest drift check (the monitor_drift row) with its ``columns`` as a list of
+    dicts in stored order, or None before the first."""
+    table = _table(MonitorDrift)
+    row = (
+        conn.execute(
+            select(table)
+            .where(table.c.system_id == system_id)
+            .order_by(table.c.ran_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return {**dict(row), "columns": drift_columns(conn, row["run_id"]).to_dicts()}
+
+
+def drift_columns(conn: Connection, run_id: str) -> pl.DataFrame:
+    """Per-column figures of one drift check (:data:`COLUMNS_SCHEMA`), target last."""
+    table = _table(MonitorDriftColumn)
+    query = (
+        select(*[table.c[c] for c in COLUMNS_SCHEMA])
+        .where(table.c.run_id == run_id)
+        .order_by(table.c.role, table.c.column)
+    )
+    return pl.DataFrame(
+        [tuple(r) for r in conn.execute(query)], schema=COLUMNS_SCHEMA, orient="row"
+    )
