@@ -59,6 +59,7 @@ PAGES: list[PageSpec] = [
     PageSpec(
         "carsharing", "Car sharing", "car-sharing", ":material/directions_car:", "Car sharing"
     ),
+    PageSpec("monitoring", "Monitoring", "monitoring", ":material/monitor_heart:", "Forecasting"),
 ]
 # Every page in sidebar order; the first is the home page. (A comment, not a docstring:
 # Streamlit's magic would print a bare string of this script on the page.)
