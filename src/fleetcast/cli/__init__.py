@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from fleetcast import __version__
-from fleetcast.cli import explore, feeds, forecast, monitor, operator, plan, serve
+from fleetcast.cli import context, explore, feeds, forecast, monitor, operator, plan, serve
 from fleetcast.cli._common import console, fail, state
 from fleetcast.cli.carsharing import carsharing_app
 from fleetcast.cli.db import db_app
@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 feeds.register(ingest_app)
 operator.register(ingest_app)
+context.register(ingest_app)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(feeds.poll_app, name="poll")
 app.add_typer(db_app, name="db")
