@@ -64,8 +64,9 @@ class DriftConfig:
     ``min_reference_days``; with less history the windows shrink when ``shrink``, else the
     check is skipped with a note). Drift is found when the target drifts or more than
     ``max_drift_share`` of the inputs drift; it marks the system degraded only with
-    ``degrade`` (otherwise it is a warning among the run's notes). ``method`` / ``threshold``:
-    an Evidently stattest and threshold for every column (None: Evidently's choice per column).
+    ``degrade`` (otherwise it is a warning among the run's notes). ``method`` / ``cat_method``:
+    an Evidently stattest for the numerical / categorical columns (e.g. ``wasserstein``,
+    ``jensenshannon``), ``threshold`` for every column (None: Evidently's choice per column).
     ``lags`` and ``rolling_windows``: the demand features compared (days back; window days).
     ``save_report``: write Evidently's HTML report per run, keeping the newest ``keep_reports``.
     """
@@ -76,6 +77,7 @@ class DriftConfig:
     min_reference_days: int = 56
     max_drift_share: float = 0.5
     method: str | None = None
+    cat_method: str | None = None
     threshold: float | None = None
     lags: tuple[int, ...] = (1, 7, 14, 28)
     rolling_windows: tuple[int, ...] = (7, 28)
@@ -373,7 +375,8 @@ def compare(
     preset = DataDriftPreset(
         columns=names,
         drift_share=config.max_drift_share,
-        method=config.method,
+        num_method=config.method,
+        cat_method=config.cat_method,
         threshold=config.threshold,
     )
     with warnings.catch_warnings():  # numpy's divide warnings on constant columns
