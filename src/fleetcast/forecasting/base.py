@@ -32,6 +32,7 @@ FORECAST_SCHEMA: Final[dict[str, pl.DataType]] = {
 DEMAND_COLUMNS: Final = ("zone_id", "date", "trips")
 ZONE_COLUMNS: Final = ("zone_id", "area_km2", "centroid_lat", "centroid_lon", "centre_km")
 WEATHER_COLUMNS: Final = ("date", "temp_max_c", "temp_min_c", "precip_mm", "wind_max_kmh")
+ARRIVAL_COLUMNS: Final = ("date", "arrivals")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class TrainingSet:
     over the history and at least the forecast days (observed, then forecast or
     climatology; ``weather_note`` says which).
     ``holidays``: public holidays of the system's country/region over the same span.
+    ``arrivals``: date, arrivals — flights landed per day at the system's airports (history
+    and the scheduled days ahead); None when none are stored (the feature is then off).
+    ``city_facts``: the city's population, area_km2, density_per_km2 (those known).
     """
 
     system_id: str
@@ -53,6 +57,8 @@ class TrainingSet:
     holidays: frozenset[date] = frozenset()
     weather_note: str = "observed"
     extras: dict[str, str] = field(default_factory=dict)
+    arrivals: pl.DataFrame | None = None
+    city_facts: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, columns in (
@@ -64,6 +70,10 @@ class TrainingSet:
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise ValueError(f"TrainingSet.{name} lacks column(s) {missing}")
+        if self.arrivals is not None:
+            missing = [c for c in ARRIVAL_COLUMNS if c not in self.arrivals.columns]
+            if missing:
+                raise ValueError(f"TrainingSet.arrivals lacks column(s) {missing}")
         if self.demand.is_empty():
             raise ValueError("TrainingSet.demand is empty")
 

@@ -1,4 +1,5 @@
-"""Model features of a zone-day: calendar, holidays, weather and zone, as pure Polars functions.
+"""Model features of a zone-day: calendar, holidays, weather, arrivals, city and zone, as pure
+Polars functions.
 
 Every gradient-boosted model builds its training rows and its prediction rows with the same
 functions of this module, so a feature cannot be computed one way in training and another
@@ -8,12 +9,16 @@ none reads demand, so none can leak a target.
 
 Weather for days without a row (a forecast that does not reach that far, or a gap) is filled
 by :func:`complete_weather` with climatology: the mean of the same day of year ± a few days
-over the observed history.
+over the observed history. Airport arrivals for days without a row are filled by
+:func:`complete_arrivals` with the mean of the same weekday (flight schedules are weekly).
+
+City facts (:func:`add_city_features`) are the same on every row of one system, so a model
+fitted on one system cannot split on them; they are for models trained across systems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
@@ -39,6 +44,12 @@ WEATHER_FEATURES: Final = (
 )
 """Columns of :func:`add_weather_features`: the day's weather, a wet-day flag (≥ 1 mm) and
 the previous day's temperature and rain (which shaped the lag-1 demand a model sees)."""
+
+ARRIVAL_FEATURES: Final = ("arrivals",)
+"""Columns of :func:`add_arrival_features`: flights landed at the system's airports that day."""
+
+CITY_FEATURES: Final = ("city_population", "city_area_km2", "city_density_per_km2")
+"""Columns of :func:`add_city_features` (static per system)."""
 
 ZONE_FEATURES: Final = ("zone_code", "area_km2", "centre_km")
 """Columns of :func:`add_zone_features`; ``zone_code`` is the zone as a categorical code."""
@@ -186,6 +197,68 @@ def add_weather_features(
     out = frame.join(day, left_on=date_col, right_on="date", how="left")
     out = out.join(prev, left_on=date_col, right_on="date", how="left")
     return out.with_columns((pl.col("precip_mm") >= 1.0).cast(pl.Int8).alias("wet"))
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedArrivals:
+    """Arrivals with a row for every requested day, and the requested days that had none."""
+
+    frame: pl.DataFrame
+    filled: tuple[date, ...]
+
+    @property
+    def note(self) -> str | None:
+        """A sentence for the job report when weekday means stood in for missing days."""
+        if not self.filled:
+            return None
+        return f"no airport arrivals for {_span(self.filled)}: used the same weekday's mean"
+
+
+def complete_arrivals(
+    arrivals: pl.DataFrame, days: Sequence[date], *, history_until: date
+) -> CompletedArrivals:
+    """``arrivals`` (``date, arrivals``) on ``days``, days without a row filled with the mean
+    of the same weekday over rows up to ``history_until`` (all rows when none are that old);
+    null when there is no row at all.
+    """
+    frame = arrivals.select(pl.col("date").cast(pl.Date), pl.col("arrivals").cast(pl.Float64))
+    frame = frame.unique("date", keep="first").sort("date")
+    wanted = pl.DataFrame({"date": sorted(set(days))}, schema={"date": pl.Date})
+    out = wanted.join(frame, on="date", how="left")
+    missing = out.filter(pl.col("arrivals").is_null())["date"].to_list()
+    if not missing:
+        return CompletedArrivals(frame=out, filled=())
+    history = frame.filter(pl.col("date") <= history_until)
+    if history.is_empty():
+        history = frame
+    weekday = pl.col("date").dt.weekday().alias("_weekday")
+    means = history.group_by(weekday).agg(pl.col("arrivals").mean().alias("_mean"))
+    overall = history["arrivals"].mean() if not history.is_empty() else None
+    out = (
+        out.with_columns(weekday)
+        .join(means, on="_weekday", how="left")
+        .select(
+            "date",
+            pl.coalesce("arrivals", "_mean", pl.lit(overall, dtype=pl.Float64)).alias("arrivals"),
+        )
+    )
+    return CompletedArrivals(frame=out, filled=tuple(missing))
+
+
+def add_arrival_features(
+    frame: pl.DataFrame, arrivals: pl.DataFrame, *, date_col: str = "date"
+) -> pl.DataFrame:
+    """Join the day's airport arrivals (see :func:`complete_arrivals`); no row leaves null."""
+    day = arrivals.select("date", pl.col("arrivals").cast(pl.Float64))
+    return frame.join(day, left_on=date_col, right_on="date", how="left")
+
+
+def add_city_features(frame: pl.DataFrame, facts: Mapping[str, float]) -> pl.DataFrame:
+    """Add the city's population, area (km²) and density (per km²); unknown ones are null."""
+    return frame.with_columns(
+        pl.lit(facts.get(name.removeprefix("city_")), pl.Float64).alias(name)
+        for name in CITY_FEATURES
+    )
 
 
 def zone_codes(zone_ids: Sequence[str]) -> dict[str, int]:

@@ -18,6 +18,7 @@ from fleetcast.forecasting.base import WEATHER_COLUMNS, Forecaster, TrainingSet
 from fleetcast.forecasting.datasets import zone_features
 from fleetcast.forecasting.registry import Champion, Registry, Tracking
 from fleetcast.jobs._progress import Progress, Silent
+from fleetcast.jobs.city import system_arrivals, system_city_facts
 from fleetcast.sources.calendar import holiday_dates
 from fleetcast.store import Store, records
 
@@ -44,7 +45,8 @@ def load_training_set(store: Store, system_id: str, *, ahead: int = 0) -> Traini
 
     Weather covers history (observed) and ``ahead`` days past the last actual (forecast rows
     of the lake); days without any weather row are left for the models' climatology and
-    named in ``weather_note``.
+    named in ``weather_note``. Airport arrivals (over the same days) and the newest city
+    facts come along when stored; without them the set carries none.
     """
     with store.connect() as conn:
         system = records.get_system(conn, system_id)
@@ -82,7 +84,16 @@ def load_training_set(store: Store, system_id: str, *, ahead: int = 0) -> Traini
         weather=weather,
         holidays=holiday_dates(system.country, system.subdivision, first, end),
         weather_note=note,
+        arrivals=_arrivals_or_none(
+            system_arrivals(store, system_id=system_id, start=first, end=end)
+        ),
+        city_facts=system_city_facts(store, system_id=system_id),
     )
+
+
+def _arrivals_or_none(arrivals: pl.DataFrame) -> pl.DataFrame | None:
+    """Stored arrivals, or None when there are none (the arrivals feature is then off)."""
+    return None if arrivals.is_empty() else arrivals
 
 
 def _weather(

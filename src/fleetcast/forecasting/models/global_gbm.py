@@ -34,7 +34,8 @@ class GlobalGBMParams(_LightGBMParams):
     ``lags``: days back of demand used as features; ``rolling_means``: (lag, window) pairs,
     each the mean of demand over ``window`` days ending ``lag`` days back;
     ``same_weekday_weeks``: mean of the same weekday over this many weeks ending a week back
-    (0: off); ``use_weather`` / ``use_holidays``: exogenous features on or off;
+    (0: off); ``use_weather`` / ``use_holidays`` / ``use_arrivals``: exogenous features on or
+    off (arrivals are used only when the training set has some before its last day);
     ``conformal_windows`` × ``conformal_horizon``: the newest days whose recursive forecasts
     (from a model fitted before them) calibrate the quantiles.
     """
@@ -47,6 +48,7 @@ class GlobalGBMParams(_LightGBMParams):
     same_weekday_weeks: int = 4
     use_weather: bool = True
     use_holidays: bool = True
+    use_arrivals: bool = True
     conformal_windows: int = 8
     conformal_horizon: int = 7
     min_train_days: int = 28
@@ -79,6 +81,7 @@ class GlobalGBMParams(_LightGBMParams):
         problems.integer("same_weekday_weeks", self.same_weekday_weeks, 0, 52)
         problems.check(isinstance(self.use_weather, bool), "use_weather must be true or false")
         problems.check(isinstance(self.use_holidays, bool), "use_holidays must be true or false")
+        problems.check(isinstance(self.use_arrivals, bool), "use_arrivals must be true or false")
         problems.integer("conformal_windows", self.conformal_windows, 2, 100)
         problems.integer("conformal_horizon", self.conformal_horizon, 1, 28)
         problems.integer("min_train_days", self.min_train_days, 7, 3650)
@@ -117,6 +120,10 @@ class GlobalGBM:
 
     **Weather ahead**: the target days' rows of ``context.weather``; days without a row get
     climatology and :attr:`last_weather_note` says which.
+
+    **Airport arrivals** (when the training set has them): the day's flights landed at the
+    system's airports, the published schedule for the days ahead; days without a row get the
+    same weekday's mean. Without arrivals the model and its forecasts are as before.
     """
 
     name: str = "global_gbm"
@@ -130,6 +137,9 @@ class GlobalGBM:
         self._uses_weather = self.config.use_weather
         self.last_weather_note: str | None = None
         """Set by each fit/predict: which days' weather came from climatology, or None."""
+        self._uses_arrivals = False
+        self.last_arrivals_note: str | None = None
+        """Set by each fit/predict: which days' arrivals were filled, or None."""
 
     @classmethod
     def from_params(cls, **params: Any) -> Self:
@@ -169,15 +179,35 @@ class GlobalGBM:
         self.last_weather_note = completed.note
         return completed.frame
 
+    def _arrivals(self, data: TrainingSet, days: Sequence[date]) -> pl.DataFrame | None:
+        """Arrivals for ``days`` (weekday means where missing), or None when not used.
+
+        ``getattr``: models pickled before arrivals existed load without the attribute."""
+        self.last_arrivals_note = None
+        if not getattr(self, "_uses_arrivals", False):
+            return None
+        stored = data.arrivals
+        if stored is None:
+            stored = pl.DataFrame(schema={"date": pl.Date, "arrivals": pl.Float64})
+        completed = ft.complete_arrivals(stored, days, history_until=data.last_day)
+        self.last_arrivals_note = completed.note
+        return completed.frame
+
     def _exogenous(
-        self, rows: pl.DataFrame, data: TrainingSet, weather: pl.DataFrame | None
+        self,
+        rows: pl.DataFrame,
+        data: TrainingSet,
+        weather: pl.DataFrame | None,
+        arrivals: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
-        """Calendar, holiday, weather and zone features of (zone_id, date) ``rows``."""
+        """Calendar, holiday, weather, arrival and zone features of (zone_id, date) ``rows``."""
         out = ft.add_calendar_features(rows)
         if self.config.use_holidays:
             out = ft.add_holiday_features(out, data.holidays)
         if weather is not None:
             out = ft.add_weather_features(out, weather)
+        if arrivals is not None:
+            out = ft.add_arrival_features(out, arrivals)
         return ft.add_zone_features(out, data.zones, self._codes)
 
     def _to_pandas(self, frame: pl.DataFrame) -> pd.DataFrame:
@@ -202,13 +232,16 @@ class GlobalGBM:
         )
         days = sorted({*demand["date"].unique().to_list(), *targets})
         weather = self._weather(data, days)
-        history = self._to_pandas(self._exogenous(demand, data, weather).sort("zone_id", "date"))
+        arrivals = self._arrivals(data, days)
+        history = self._to_pandas(
+            self._exogenous(demand, data, weather, arrivals).sort("zone_id", "date")
+        )
         if not targets:
             return history, None
         future = pl.DataFrame({"zone_id": data.zone_ids}).join(
             pl.DataFrame({"date": list(targets)}), how="cross"
         )
-        future = self._exogenous(future, data, weather).drop(ft.ZONE_FEATURES)
+        future = self._exogenous(future, data, weather, arrivals).drop(ft.ZONE_FEATURES)
         return history, self._to_pandas(future.sort("zone_id", "date"))
 
     def _pipeline(self) -> MLForecast:
@@ -239,6 +272,11 @@ class GlobalGBM:
         self._codes = ft.zone_codes(train.zone_ids)
         observed = train.weather.filter(pl.col("date") <= train.last_day)
         self._uses_weather = self.config.use_weather and not observed.is_empty()
+        self._uses_arrivals = (
+            self.config.use_arrivals
+            and train.arrivals is not None
+            and not train.arrivals.filter(pl.col("date") <= train.last_day).is_empty()
+        )
         df, _ = self._frames(train, first=train.first_day)
         c = self.config
         static = list(ft.ZONE_FEATURES)
