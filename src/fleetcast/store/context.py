@@ -88,13 +88,12 @@ def latest_city_facts(
     conn: Connection, system_id: str, *, on: date | None = None
 ) -> dict[str, Any] | None:
     """The newest city facts dated on or before ``on`` (any day when None), or None."""
-    query = select(CityFacts).where(CityFacts.system_id == system_id)
+    columns = [getattr(CityFacts, c) for c in CITY_FACTS_SCHEMA]
+    query = select(*columns).where(CityFacts.system_id == system_id)
     if on is not None:
         query = query.where(CityFacts.as_of <= on)
-    row = conn.execute(query.order_by(CityFacts.as_of.desc()).limit(1)).scalars().first()
-    if row is None:
-        return None
-    return {c: getattr(row, c) for c in CITY_FACTS_SCHEMA}
+    row = conn.execute(query.order_by(CityFacts.as_of.desc()).limit(1)).mappings().first()
+    return None if row is None else dict(row)
 
 
 def save_airports(conn: Connection, system_id: str, airports: Sequence[Mapping[str, Any]]) -> int:
