@@ -622,7 +622,7 @@ class Airport(Base):
 
 class AirportArrivalsDaily(Base):
     """Flights arriving at one of a system's airports on one local day of the system, and
-    the source they were counted from (``'aviationstack'`` or ``'file'``)."""
+    the source they were counted from (``'aerodatabox'`` or ``'file'``)."""
 
     __tablename__ = "airport_arrivals_daily"
     __table_args__ = (
