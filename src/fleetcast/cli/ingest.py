@@ -26,7 +26,9 @@ from fleetcast.cli._common import (
 from fleetcast.errors import FleetcastError
 
 ingest_app = typer.Typer(
-    help="Load trips, daily demand and daily weather into the store.", no_args_is_help=True
+    help="Load trips, daily demand, daily weather and city context (facts, airport arrivals) "
+    "into the store.",
+    no_args_is_help=True,
 )
 
 _MAP_HELP_DEMAND = (
