@@ -25,7 +25,7 @@ def _layout(fig: go.Figure, *, y_title: str, y_format: str) -> go.Figure:
         template="plotly_white",
         height=HEIGHT_PX,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
         hovermode="x unified",
         yaxis_title=y_title,
     )

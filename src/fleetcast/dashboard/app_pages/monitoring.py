@@ -142,17 +142,17 @@ def drift_section(drift: dict[str, Any] | None, run: dict[str, Any], *, system_i
     share.metric("Drift share", fmt.percent(drift["drift_share"]), border=True)
     inputs.metric("Drifted inputs", f"{drift['drifted_inputs']} of {drift['inputs']}", border=True)
     target.metric("Target drift", "Drifted" if drift["target_drifted"] else "Stable", border=True)
-    windows.metric(
-        "Recent days",
-        f"{fmt.day(drift['current_start'])} – {fmt.day(drift['current_end'])}",
-        border=True,
-    )
+    days = (
+        date.fromisoformat(drift["current_end"]) - date.fromisoformat(drift["current_start"])
+    ).days
+    windows.metric("Recent window", f"{days + 1} days", border=True)
     st.caption(
-        f"Reference {fmt.day(drift['reference_start'])} to {fmt.day(drift['reference_end'])} "
-        f"({drift['reference_rows']:,} zone-days) against {drift['current_rows']:,} recent "
-        f"zone-days; checked {_moment(drift['ran_at'])}. Inputs are what the model reads "
-        "(demand lags and rolling means, weekday, day off, weather); the target is daily "
-        "demand per zone."
+        f"Recent {fmt.day(drift['current_start'])} to {fmt.day(drift['current_end'])} "
+        f"({drift['current_rows']:,} zone-days) against the reference "
+        f"{fmt.day(drift['reference_start'])} to {fmt.day(drift['reference_end'])} "
+        f"({drift['reference_rows']:,} zone-days); checked {_moment(drift['ran_at'])}. "
+        "Inputs are what the model reads (demand lags and rolling means, weekday, day off, "
+        "weather); the target is daily demand per zone."
     )
     columns = pl.DataFrame(drift["columns"], infer_schema_length=None)
     chart, table = st.columns([3, 2])
@@ -193,6 +193,10 @@ def sources_section(run: dict[str, Any]) -> None:
         st.caption("No source recorded in the newest run.")
         return
     frame = pl.DataFrame(sources, infer_schema_length=None)
+    if frame.schema.get("last_success_at") == pl.String:
+        frame = frame.with_columns(
+            pl.col("last_success_at").str.to_datetime(time_zone="UTC", time_unit="us")
+        )
     shown = frame.select([c for c in SOURCE_COLUMNS if c in frame.columns]).rename(
         SOURCE_COLUMNS, strict=False
     )
@@ -203,6 +207,7 @@ def sources_section(run: dict[str, Any]) -> None:
         column_config={
             "Age (h)": st.column_config.NumberColumn(format="%.1f"),
             "Quarantined": PERCENT,
+            "Last success": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm [UTC]"),
         },
     )
     flagged = frame.filter(pl.col("status") != "ok").height
