@@ -414,6 +414,9 @@ def forecast(
     progress.stage(f"forecasting {horizon} days from {issue}")
     frame = model.predict(context, horizon=horizon)
     note = getattr(model, "last_weather_note", None) or data.weather_note
+    arrivals_note = getattr(model, "last_arrivals_note", None)
+    if arrivals_note:
+        note = f"{note}; {arrivals_note}"
     with store.begin() as conn:
         rows = records.save_forecasts(
             conn, system_id, frame, issued_on=issue, model_version=champion.label
