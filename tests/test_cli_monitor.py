@@ -135,3 +135,37 @@ def test_monitor_help_explains_the_rule() -> None:
     assert result.exit_code == 0
     assert "degraded" in result.output and "--json" in result.output
     assert "WAPE" in result.output
+
+
+@pytest.fixture
+def monitored(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, date]:
+    """A private copy of the small monitored demo as the CLI's store; its last day."""
+    from monitor_data import monitored_copy
+
+    home, last = monitored_copy(tmp_path_factory, "cli_drift")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(_common.state, "settings", load_settings(home=home, env={}))
+    return home, last
+
+
+def test_monitor_prints_and_returns_the_drift(monitored: tuple[Path, date]) -> None:
+    """The drift table per column, the summary line and the report's path on screen; --json
+    carries the same check with its report path relative to the home."""
+    home, last = monitored
+    today = (last + timedelta(days=1)).isoformat()
+    result = runner.invoke(app(), ["monitor", "--system", "demo", "--today", today])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Data drift:" in out and "lag_1" in out and "trips" in out
+    assert "inputs drifted" in out
+    shown = next(line for line in out.splitlines() if line.startswith("Drift report: "))
+    assert Path(shown.removeprefix("Drift report: ").strip()).is_file()
+    result = runner.invoke(app(), ["monitor", "--system", "demo", "--today", today, "--json"])
+    assert result.exit_code == 0, result.output
+    drift = json.loads(result.output)["drift"]
+    assert drift["current_end"] == last.isoformat()
+    assert (home / drift["report_path"]).is_file()
+    assert drift["columns"][-1]["column"] == "trips"
+    assert drift["inputs"] == len(drift["columns"]) - 1
