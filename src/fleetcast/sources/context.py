@@ -34,7 +34,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -265,7 +265,9 @@ def parse_city_page(html: bytes | str, *, source: str = "page") -> CityFacts:
     )
 
 
-def _first(rows: Mapping[str, str], labels: Sequence[str], parse: Any) -> float | None:
+def _first(
+    rows: Mapping[str, str], labels: Sequence[str], parse: Callable[[str], float | None]
+) -> float | None:
     """The parsed value of the first preferred label present and readable."""
     for label in labels:
         text = rows.get(label)
