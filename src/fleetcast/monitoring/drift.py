@@ -192,7 +192,7 @@ def drift_windows(
                 f"data drift needs {need} days of demand ({config.lookback_days} for the "
                 f"lags, then recent and reference days); {days} stored: drift not checked"
             )
-        current_days = max(_MIN_CURRENT, usable // 3 // 7 * 7)
+        current_days = min(config.current_days, max(_MIN_CURRENT, usable // 3 // 7 * 7))
     current_end = last_day
     current_start = last_day - timedelta(days=current_days - 1)
     reference_end = current_start - timedelta(days=1)
