@@ -178,3 +178,21 @@ def test_monitoring_config_reads_the_drift_table_per_system() -> None:
     other = MonitorConfig.from_mapping(data, system_id="other").drift
     assert (demo.current_days, demo.lags, demo.degrade) == (14, (1, 7), True)
     assert other.degrade is False and other.input_columns(weather=False)[:2] == ["lag_1", "lag_7"]
+
+
+def test_arrivals_are_an_input_when_stored_in_both_windows() -> None:
+    """Airport arrivals join by day; stored over the whole history they are compared (and a
+    tripling drifts), stored only in the recent days they are left out."""
+    demand = city(77)
+    days = sorted(set(demand["date"].to_list()))
+    flights = pl.DataFrame({"date": days, "arrivals": [300.0] * 63 + [900.0] * 14})
+    frame = drift_frame(demand, arrivals=flights, config=SMALL)
+    assert frame.columns[-1] == "arrivals"
+    assert frame.filter(pl.col("date") == days[-1])["arrivals"].unique().to_list() == [900.0]
+    result = check_drift(demand, arrivals=flights, config=SMALL)
+    assert isinstance(result, DriftResult)
+    assert "arrivals" in result.drifted_inputs
+    recent = flights.filter(pl.col("date") > days[-14])
+    result = check_drift(demand, arrivals=recent, config=SMALL)
+    assert isinstance(result, DriftResult)
+    assert "arrivals" not in result.columns["column"].to_list()

@@ -23,6 +23,7 @@ import polars as pl
 
 from fleetcast.domain import Dataset
 from fleetcast.errors import UnknownSystemError
+from fleetcast.jobs.city import system_arrivals
 from fleetcast.monitoring import quality
 from fleetcast.monitoring.accuracy import (
     ACCURACY_SCHEMA,
@@ -198,8 +199,9 @@ def _drift(
     if not weather.is_empty():
         weather = weather.filter(pl.col("kind") == "observed")
     holidays = holiday_dates(system.country, system.subdivision, first, last)
+    arrivals = system_arrivals(store, system_id=system_id, start=first, end=last)
     try:
-        result = check_drift(demand, weather, holidays, config=config)
+        result = check_drift(demand, weather, holidays, arrivals=arrivals, config=config)
     except ImportError as exc:
         missing = exc.name or str(exc)
         note = (

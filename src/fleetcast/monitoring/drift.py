@@ -3,9 +3,10 @@
 The frame compared is one row per zone and day: the target (``trips``, daily demand per zone)
 and the inputs the forecasting models read — demand lags and rolling means (as mlforecast
 builds them: the mean over ``window`` days ending the day before), the weekday and day-off
-flags, and the day's weather. Calendar columns that only encode the date (day of year, ISO
-week, month) are left out: two different windows always differ in them, which says nothing
-about the data. Static zone features are left out too: they do not change over time.
+flags, the day's weather and airport arrivals (when the system has them). Calendar columns
+that only encode the date (day of year, ISO week, month) are left out: two different windows
+always differ in them, which says nothing about the data. Static zone features and city facts
+are left out too: they do not change over time.
 
 The recent window is the last ``current_days`` days with demand; the reference is up to
 ``reference_days`` days before it — the history the model was trained on — starting no
@@ -44,6 +45,9 @@ CALENDAR_INPUTS: Final = ("weekday", "day_off")
 
 WEATHER_INPUTS: Final = ("temp_max_c", "temp_min_c", "precip_mm", "wind_max_kmh")
 """Weather inputs compared (numerical), when the system has weather."""
+
+ARRIVALS_INPUT: Final = "arrivals"
+"""Flights landed at the system's airports that day (numerical), when any are stored."""
 
 COLUMNS_SCHEMA: dict[str, pl.DataType] = {
     "column": pl.String(),
@@ -130,12 +134,13 @@ class DriftConfig:
         """Days of history the longest demand feature reaches back."""
         return max([*self.lags, *self.rolling_windows, 0])
 
-    def input_columns(self, *, weather: bool) -> list[str]:
+    def input_columns(self, *, weather: bool, arrivals: bool = False) -> list[str]:
         """The inputs compared, demand features first."""
         demand = [f"lag_{n}" for n in self.lags] + [
             f"rolling_mean_{n}" for n in self.rolling_windows
         ]
-        return [*demand, *CALENDAR_INPUTS, *(WEATHER_INPUTS if weather else ())]
+        context = [*(WEATHER_INPUTS if weather else ()), *([ARRIVALS_INPUT] if arrivals else [])]
+        return [*demand, *CALENDAR_INPUTS, *context]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,10 +210,12 @@ def drift_frame(
     weather: pl.DataFrame | None = None,
     holidays: Collection[date] = (),
     *,
+    arrivals: pl.DataFrame | None = None,
     config: DriftConfig | None = None,
 ) -> pl.DataFrame:
     """One row per zone and day of ``demand`` (zone_id, date, trips): the target and every
-    input :meth:`DriftConfig.input_columns` names (weather only when ``weather`` has rows).
+    input :meth:`DriftConfig.input_columns` names (weather only when ``weather`` has rows,
+    arrivals — ``date, arrivals``, null on days without a row — only when ``arrivals`` has).
 
     A day missing for a zone between its first day and the system's last is a day without
     trips (0). ``lag_n`` is the zone's demand ``n`` days before; ``rolling_mean_n`` the mean
@@ -248,7 +255,15 @@ def drift_frame(
             pl.col("date").cast(pl.Date), *(pl.col(c).cast(pl.Float64) for c in WEATHER_INPUTS)
         ).unique("date", keep="first")
         frame = frame.join(day, on="date", how="left")
-    return frame.select("zone_id", "date", TARGET, *config.input_columns(weather=has_weather))
+    has_arrivals = arrivals is not None and not arrivals.is_empty()
+    if has_arrivals:
+        assert arrivals is not None
+        flights = arrivals.select(
+            pl.col("date").cast(pl.Date), pl.col(ARRIVALS_INPUT).cast(pl.Float64)
+        ).unique("date", keep="first")
+        frame = frame.join(flights, on="date", how="left")
+    inputs = config.input_columns(weather=has_weather, arrivals=has_arrivals)
+    return frame.select("zone_id", "date", TARGET, *inputs)
 
 
 @dataclass(frozen=True)
@@ -428,10 +443,12 @@ def check_drift(
     weather: pl.DataFrame | None = None,
     holidays: Collection[date] = (),
     *,
+    arrivals: pl.DataFrame | None = None,
     config: DriftConfig | None = None,
 ) -> DriftResult | str:
     """The drift of a system's inputs and target between its reference window and its recent
-    days (:func:`drift_windows`), or why it could not be checked."""
+    days (:func:`drift_windows`), or why it could not be checked. An input without any value
+    in one of the windows (arrivals stored only lately) is left out of the comparison."""
     config = config or DriftConfig()
     if demand.is_empty():
         return "no daily demand: drift not checked"
@@ -440,16 +457,23 @@ def check_drift(
     windows = drift_windows(first, last, config)
     if isinstance(windows, str):
         return windows
-    frame = drift_frame(demand, weather, holidays, config=config)
+    frame = drift_frame(demand, weather, holidays, arrivals=arrivals, config=config)
     reference = frame.filter(
         pl.col("date").is_between(windows.reference_start, windows.reference_end)
     )
     current = frame.filter(pl.col("date").is_between(windows.current_start, windows.current_end))
-    inputs = [c for c in frame.columns if c not in ("zone_id", "date", TARGET)]
+    inputs = [
+        c
+        for c in frame.columns
+        if c not in ("zone_id", "date", TARGET)
+        and reference[c].null_count() < reference.height
+        and current[c].null_count() < current.height
+    ]
     return compare(reference, current, inputs=inputs, windows=windows, config=config)
 
 
 __all__ = [
+    "ARRIVALS_INPUT",
     "CALENDAR_INPUTS",
     "COLUMNS_SCHEMA",
     "INPUT",
