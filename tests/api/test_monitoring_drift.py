@@ -38,7 +38,7 @@ def metrics_text(client: TestClient) -> str:
     """One scrape of /metrics."""
     response = client.get("/metrics")
     assert response.status_code == 200
-    return response.text
+    return str(response.text)
 
 
 def samples(text: str) -> set[str]:

@@ -74,7 +74,9 @@ def test_monitoring_page_in_chromium(
     """Verdict, two charts drawn, the drift metrics of the stored check, the HTML report
     downloaded byte for byte, a source table row per source; a full-page screenshot."""
     drift = view["drift"]
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": DESKTOP["width"], "height": DESKTOP["height"]}, accept_downloads=True
+    )
     page = context.new_page()
     try:
         page.goto(f"{dashboard_url}/monitoring")

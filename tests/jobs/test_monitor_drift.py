@@ -66,7 +66,7 @@ def test_the_check_is_stored_with_its_run_and_report(demo: tuple[Store, date]) -
             .where(MonitorDriftColumn.run_id == report.run_id)
         )
         run = conn.execute(select(MonitorRun).where(MonitorRun.run_id == report.run_id)).one()
-    assert row.report_path == drift["report_path"]
+    assert n_columns is not None and row.report_path == drift["report_path"]
     assert row.inputs == drift["inputs"] == n_columns - 1
     assert row.drifted_inputs == len(drift["drifted_inputs"])
     assert row.drift_share == pytest.approx(drift["drift_share"])
