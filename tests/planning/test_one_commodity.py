@@ -19,6 +19,7 @@ from fleetcast.planning.one_commodity import (
     route_cost,
     solve_one_commodity,
     split_tour,
+    window_order,
 )
 
 
@@ -134,6 +135,54 @@ def test_best_order_is_brute_force(n: int, data: st.DataObject, capacity: int) -
     low, high = load_range([q[s] for s in order])
     assert high - low <= capacity
     assert route_cost(order, d) == best
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(min_value=2, max_value=9),
+    width=st.integers(min_value=2, max_value=5),
+    data=st.data(),
+    capacity=st.integers(min_value=3, max_value=8),
+)
+def test_window_order_keeps_feasibility_and_beats_every_window_reordering(
+    n: int, width: int, data: st.DataObject, capacity: int
+) -> None:
+    """Re-ordering windows exactly never costs more, keeps the route feasible, and leaves
+    no single window that a brute-force reordering could still improve."""
+    q = [0, *data.draw(st.lists(st.integers(-capacity, capacity), min_size=n, max_size=n))]
+    d = np.array(
+        data.draw(st.lists(st.integers(1, 100), min_size=(n + 1) ** 2, max_size=(n + 1) ** 2)),
+        dtype=np.int64,
+    ).reshape(n + 1, n + 1)
+    np.fill_diagonal(d, 0)
+    route = best_order(range(1, n + 1), q, d, capacity=10 * capacity * n)  # any order
+    assert route is not None
+    route = data.draw(st.permutations(route))
+    low, high = load_range([q[s] for s in route])
+    tight = max(high - low, capacity)  # a capacity the start route fits
+    out = window_order(route, q, d, capacity=tight, width=width)
+    assert sorted(out) == sorted(route)
+    low, high = load_range([q[s] for s in out])
+    assert high - low <= tight
+    assert route_cost(out, d) <= route_cost(route, d)
+    w = min(width, len(out))
+    for i in range(len(out) - w + 1):
+        for perm in itertools.permutations(out[i : i + w]):
+            other = out[:i] + list(perm) + out[i + w :]
+            lo, hi = load_range([q[s] for s in other])
+            if hi - lo <= tight:
+                assert route_cost(other, d) >= route_cost(out, d)
+
+
+def test_window_order_over_the_whole_route_is_the_exact_order() -> None:
+    """A window as wide as the route finds what ``best_order`` finds on a zig-zag route."""
+    x = np.arange(8)
+    d = (np.abs(x[:, None] - x[None, :]) * 10).astype(np.int64)
+    q = [0, 1, 1, -1, -1, 1, -1, 0]
+    route = [1, 3, 2, 4, 5, 6, 7]
+    out = window_order(route, q, d, capacity=2, width=7)
+    assert out == best_order(route, q, d, capacity=2)
+    assert route_cost(out, d) < route_cost(route, d)
 
 
 def test_best_order_declines_big_routes() -> None:
