@@ -4,7 +4,7 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,postgres,mysql,ml,api,dashboard,planning,carsharing,monitoring
+EXTRAS ?= dev,postgres,mysql,ml,api,dashboard,planning,carsharing,monitoring,orchestration
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 

@@ -5,6 +5,7 @@ fleetcast.toml, with per-system overrides under ``[planning.systems.<system_id>]
 [planning]
 trucks = 3               # trucks when no [[planning.truck]] is listed
 capacity = 30            # vehicles per truck
+[planning.routing]
 time_limit_s = 30        # routing time budget
 [planning.targets]
 shortage_cost = 3.0      # a rider who finds no vehicle

@@ -168,6 +168,17 @@ def failing(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def close_running(conn: Connection, *, at: datetime, message: str) -> int:
+    """Mark every row still ``running`` as ``interrupted`` at ``at``; returns rows marked."""
+    table = _table()
+    result = conn.execute(
+        update(table)
+        .where(table.c.status == "running")
+        .values(status="interrupted", finished_at=at, message=message)
+    )
+    return int(result.rowcount or 0)
+
+
 def prune(conn: Connection, *, flow: str, before: datetime) -> int:
     """Delete the rows of ``flow`` runs that started before ``before``; returns rows deleted."""
     table = _table()
