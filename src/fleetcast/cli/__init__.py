@@ -17,6 +17,7 @@ from fleetcast.cli.carsharing import carsharing_app
 from fleetcast.cli.db import db_app
 from fleetcast.cli.ingest import ingest_app
 from fleetcast.cli.pricing import pricing_app
+from fleetcast.cli.run import run
 from fleetcast.config import load_settings
 from fleetcast.errors import FleetcastError
 
@@ -52,6 +53,7 @@ app.command()(plan.plan)
 app.command()(monitor.monitor)
 app.command()(serve.serve)
 app.command()(serve.dashboard)
+app.command()(run)
 
 
 def _version(value: bool) -> None:

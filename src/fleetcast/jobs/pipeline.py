@@ -258,12 +258,21 @@ def scheduled_systems(store: Store, config: ScheduleConfig) -> list[tuple[str, s
 
 def scheduled_feeds(store: Store, config: ScheduleConfig) -> list[FeedSchedule]:
     """The feeds to poll: ``[[schedule.feeds]]``, or else the GBFS discovery feed each system
-    was last ingested from (what ``fleetcast ingest gbfs`` or the demo recorded)."""
+    last read successfully (what ``fleetcast ingest gbfs`` or the demo recorded)."""
     if config.feeds:
         return list(config.feeds)
     with store.connect() as conn:
-        recorded = [f for f in state.load_feed_states(conn) if f.kind == "gbfs"]
-    return [FeedSchedule(f.system_id, f.url) for f in sorted(recorded, key=lambda f: f.system_id)]
+        recorded = [
+            f
+            for f in state.load_feed_states(conn)
+            if f.kind == "gbfs" and f.last_success_at is not None
+        ]
+    newest: dict[str, state.FeedState] = {}
+    for feed in sorted(
+        recorded, key=lambda f: f.last_success_at or datetime.min.replace(tzinfo=UTC)
+    ):
+        newest[feed.system_id] = feed
+    return [FeedSchedule(sid, newest[sid].url) for sid in sorted(newest)]
 
 
 def close_abandoned(store: Store, *, why: str) -> int:
