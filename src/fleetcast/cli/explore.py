@@ -124,7 +124,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Systems in the store with zones, trips, days covered, stations and vehicles now, the
-    health of their live feeds, and the last ingests."""
+    health of their live feeds, the last ingests and the scheduled pipelines' newest runs."""
     from fleetcast.jobs import store_status
 
     try:
@@ -140,6 +140,7 @@ def status(
             "The store is empty. Try [bold]fleetcast demo[/] or "
             "[bold]fleetcast ingest chicago --file TRIPS.csv[/]."
         )
+        _print_pipelines(info["pipelines"])
         return
     systems = Table(title="Systems", title_justify="left")
     columns = ("system", "zones", "trips", "first day", "last day", "days", "stations", "vehicles")
@@ -187,6 +188,40 @@ def status(
             f"{log['rows_rejected']:,}",
         )
     console.print(ingests)
+    _print_pipelines(info["pipelines"])
+
+
+def _print_pipelines(pipelines: dict[str, Any]) -> None:
+    """The newest run of each scheduled pipeline, then a red line per failing one (or one dim
+    line when nothing has run yet), so a failed step is seen without reading logs."""
+    if not pipelines["runs"]:
+        console.print(f"[dim]No scheduled runs yet: [bold]{prog()} run[/] starts the pipelines.[/]")
+        return
+    failed = {f["run_id"]: f for f in pipelines["failing"]}
+    table = Table(title="Scheduled pipelines (newest run)", title_justify="left")
+    for column in ("flow", "system", "started (UTC)", "status", "seconds", "failed step"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for run in pipelines["runs"]:
+        bad = failed.get(run["run_id"])
+        status = bad["status"] if bad else run["status"]
+        colour = {"ok": "green", "running": "cyan"}.get(status, "red")
+        seconds = run.get("seconds")
+        table.add_row(
+            run["flow"],
+            run["system_id"] or "-",
+            str(run["started_at"] or "-")[:19].replace("T", " "),
+            f"[{colour}]{status}[/]",
+            "-" if seconds is None else f"{seconds:.1f}",
+            escape(f"{bad['failed_step']}: {(bad['message'] or '')[:60]}") if bad else "",
+        )
+    console.print(table)
+    for bad in pipelines["failing"]:
+        where = f"{bad['flow']} {bad['system_id']}" if bad["system_id"] else bad["flow"]
+        console.print(
+            f"[bold red]Pipeline {escape(where)} failing:[/] [red]step {bad['failed_step']} "
+            f"{bad['status']} in the run of {str(bad['started_at'])[:19].replace('T', ' ')} "
+            f"UTC: {escape(bad['message'] or 'no message')}[/]"
+        )
 
 
 def demand(

@@ -1,5 +1,5 @@
 """What the store holds: systems, zones, trips, days covered, live supply (stations,
-vehicles and the health of their feeds) and recent ingests."""
+vehicles and the health of their feeds), recent ingests and the scheduled pipelines."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def json_value(value: Any) -> Any:
 
 
 def store_status(store: Store, *, ingests: int = 10) -> dict[str, Any]:
-    """Counts per system and the newest ingests, as plain JSON-ready values."""
+    """Counts per system, the newest ingests and the scheduled pipelines (``pipelines``: the
+    newest run of each and those failing, see ``pipeline_status``), as JSON-ready values."""
+    from fleetcast.jobs.pipeline import pipeline_status
+
     systems = []
     with store.connect() as conn:
         for sid in records.list_system_ids(conn):
@@ -56,6 +59,7 @@ def store_status(store: Store, *, ingests: int = 10) -> dict[str, Any]:
         "store": {"db": _safe_url(store.settings.db_url), "lake": store.settings.lake_url},
         "systems": systems,
         "ingests": [{k: json_value(v) for k, v in log.items()} for log in logs],
+        "pipelines": pipeline_status(store),
     }
 
 
