@@ -163,11 +163,13 @@ class RunForecastOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    """Store reachability, champions and data freshness per system."""
+    """Store reachability, champions and data freshness per system, and the failing scheduled
+    pipelines (flow, system_id, failed_step, status, message, started_at, run_id)."""
 
     status: str
     db: str
     systems: list[dict[str, Any]]
+    pipelines: list[dict[str, Any]] = []
 
 
 class ErrorOut(BaseModel):

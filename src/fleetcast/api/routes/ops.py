@@ -24,8 +24,10 @@ write_router = APIRouter(tags=["write"], dependencies=[Depends(require_key)])
 def health(
     request: Request, store: StoreDep, cache: CacheDep, response: Response
 ) -> dict[str, Any]:
-    """``ok`` when the db answers and every system has a champion and forecasts; ``degraded``
-    when one lacks them; 503 ``down`` when the db cannot be reached."""
+    """``ok`` when the db answers, every system has a champion and forecasts and no scheduled
+    pipeline is failing; ``degraded`` (still 200: the API itself is up) when one lacks them or
+    a pipeline's newest run failed, listed under ``pipelines``; 503 ``down`` when the db
+    cannot be reached."""
     predictor: Predictor = request.app.state.predictor
     champions: dict[str, str | None] = {}
     for sid in sorted(cache.views):
@@ -36,9 +38,16 @@ def health(
     report = serving.health(store, champions=champions)
     if not report.ok:
         response.status_code = 503
-        return {"status": "down", "db": report.db, "systems": []}
-    degraded = any(s["champion"] is None or s["latest_issue"] is None for s in report.systems)
-    return {"status": "degraded" if degraded else "ok", "db": report.db, "systems": report.systems}
+        return {"status": "down", "db": report.db, "systems": [], "pipelines": []}
+    degraded = bool(report.pipelines) or any(
+        s["champion"] is None or s["latest_issue"] is None for s in report.systems
+    )
+    return {
+        "status": "degraded" if degraded else "ok",
+        "db": report.db,
+        "systems": report.systems,
+        "pipelines": report.pipelines,
+    }
 
 
 @router.get(
