@@ -1,7 +1,7 @@
 """The monitoring page in real headless Chromium on the small monitored demo, after a monitor
 run: the verdict, the accuracy chart drawn, the drift figures of the stored check, the report
-downloaded whole, and the source table. Saved as a PNG into $FLEETCAST_SCREENSHOTS when set,
-else /tmp/fleetcast_shots."""
+downloaded whole, the source table, and the scheduled pipelines with a failing one's error.
+Saved as a PNG into $FLEETCAST_SCREENSHOTS when set, else /tmp/fleetcast_shots."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import pytest
 from fleetcast.config import load_settings
 from fleetcast.jobs.monitor import latest_monitoring
 from fleetcast.store import Store
-from monitor_data import monitored_home
+from monitor_data import monitored_copy
+from pipeline_runs import FAILURE, record_sample_runs
 from servers import dashboard_server
 
 if TYPE_CHECKING:
@@ -29,9 +30,16 @@ SHOTS = Path("/tmp/fleetcast_shots")
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The monitored demo's home."""
+    """A copy of the monitored demo's home with three scheduled runs, the daily cycle's
+    failing at its forecast step."""
     pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
-    return monitored_home(tmp_path_factory)[0]
+    home = monitored_copy(tmp_path_factory, "monitoring_browser")[0]
+    store = Store(load_settings(home=home, env={}))
+    try:
+        record_sample_runs(store)
+    finally:
+        store.close()
+    return home
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +80,8 @@ def test_monitoring_page_in_chromium(
     browser: Browser, dashboard_url: str, view: dict[str, Any], tmp_path: Path
 ) -> None:
     """Verdict, two charts drawn, the drift metrics of the stored check, the HTML report
-    downloaded byte for byte, a source table row per source; a full-page screenshot."""
+    downloaded byte for byte, a source table row per source, the scheduled pipelines with
+    the failing one's error; a full-page screenshot."""
     drift = view["drift"]
     context = browser.new_context(
         viewport={"width": DESKTOP["width"], "height": DESKTOP["height"]}, accept_downloads=True
@@ -103,6 +112,15 @@ def test_monitoring_page_in_chromium(
         home = Path(view["drift"]["report_path"])
         assert saved.name == home.name
         assert saved.stat().st_size > 100_000
+
+        section = page.get_by_role("heading", name="Scheduled pipelines")
+        section.wait_for(timeout=PAGE_TIMEOUT_MS)
+        error = page.locator('[data-testid="stAlertContentError"]').filter(has_text=FAILURE)
+        assert error.count() == 1
+        assert "step forecast failed" in error.inner_text()
+        section.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(tmp_path / "pipelines.png"))
 
         folder = Path(os.environ.get("FLEETCAST_SCREENSHOTS") or SHOTS)
         folder.mkdir(parents=True, exist_ok=True)

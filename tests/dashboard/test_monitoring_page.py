@@ -1,6 +1,7 @@
 """The monitoring page run headless (Streamlit's AppTest) on the small monitored demo: the
 verdict, accuracy over time per horizon equal to the stored accuracy, the drift figures of the
-newest check with its report to download, and every source's health."""
+newest check with its report to download, every source's health, and the scheduled pipelines
+(a hint to start them when none ran, an error naming a failing one's step and message)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 from fleetcast.config import load_settings
 from fleetcast.jobs.monitor import latest_monitoring
 from fleetcast.store import Store
-from monitor_data import monitored_home
+from monitor_data import monitored_copy, monitored_home
+from pipeline_runs import FAILURE, record_sample_runs
 
 pytest.importorskip("streamlit", reason="the dashboard extra is not installed")
 pytest.importorskip("plotly", reason="the dashboard extra is not installed")
@@ -81,6 +83,8 @@ def test_the_page_shows_the_stored_run(view: dict[str, Any]) -> None:
     assert columns["Column"].tolist() == [c["column"] for c in drift["columns"]]
     assert len(sources) == len(view["run"]["summary"]["sources"])
     assert any("Download the drift report" in b.proto.label for b in at.get("download_button"))
+    assert any("Scheduled pipelines" in h.value for h in at.subheader)
+    assert any("fleetcast run" in i.value for i in at.info)
 
 
 def test_the_metric_choice_redraws_the_accuracy_chart(view: dict[str, Any]) -> None:
@@ -91,3 +95,26 @@ def test_the_metric_choice_redraws_the_accuracy_chart(view: dict[str, Any]) -> N
     accuracy = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert all("backtest" not in t["name"] for t in accuracy["data"])
     assert accuracy["layout"]["yaxis"]["title"]["text"] == "10-90% interval coverage"
+
+
+def test_a_failing_pipeline_is_an_error_on_the_page(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a copy of the demo with three recorded runs, one failing at its forecast step: an
+    error naming the pipeline, the step and the message, and a row per pipeline."""
+    home, _ = monitored_copy(tmp_path_factory, "monitoring_pipelines")
+    store = Store(load_settings(home=home, env={}))
+    try:
+        record_sample_runs(store)
+    finally:
+        store.close()
+    for name in ("FLEETCAST_DB_URL", "FLEETCAST_LAKE_URL", "FLEETCAST_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FLEETCAST_HOME", str(home))
+    at = open_monitoring()
+    (error,) = [e.value for e in at.error if "forecast" in e.value]
+    assert "daily · demo" in error and FAILURE in error
+    pipelines = at.dataframe[-1].value
+    assert sorted(pipelines["Pipeline"].tolist()) == ["compact", "daily", "poll"]
+    daily = pipelines[pipelines["Pipeline"] == "daily"].iloc[0]
+    assert daily["Failed step"] == "forecast" and daily["Status"] == "failed"

@@ -1,5 +1,5 @@
 """Cached reads of the monitoring page, beside ``dashboard.state``: the newest monitor run with
-its accuracy and drift, and the bytes of the newest drift report."""
+its accuracy and drift, the bytes of the newest drift report, and the scheduled pipelines."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ def monitoring(key: StoreKey, system_id: str, days: int) -> dict[str, Any]:
     from fleetcast.jobs.monitor import latest_monitoring
 
     return latest_monitoring(open_store(*key), system_id, days=days)
+
+
+@st.cache_data(ttl=READ_TTL_S, show_spinner=False)
+def pipelines(key: StoreKey) -> dict[str, Any]:
+    """The newest run of each scheduled pipeline and those failing (see ``pipeline_status``)."""
+    from fleetcast.jobs.pipeline import pipeline_status
+
+    return pipeline_status(open_store(*key))
 
 
 @st.cache_data(ttl=READ_TTL_S, show_spinner=False, max_entries=4)

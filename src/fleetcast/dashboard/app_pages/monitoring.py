@@ -1,6 +1,7 @@
 """Monitoring page: the newest monitor run's verdict and alerts, forecast accuracy over time by
 horizon beside the backtest, data drift of the model's inputs and target with the newest
-Evidently report to open or download, and the health of every source."""
+Evidently report to open or download, the health of every source, and the scheduled
+pipelines' newest runs with an error per failing one."""
 
 from __future__ import annotations
 
@@ -217,6 +218,70 @@ def sources_section(run: dict[str, Any]) -> None:
         st.success(f"All {frame.height} sources healthy.", icon=":material/sensors:")
 
 
+PIPELINE_COLUMNS = {
+    "flow": "Pipeline",
+    "system_id": "System",
+    "started_at": "Started",
+    "status": "Status",
+    "seconds": "Seconds",
+    "failed_step": "Failed step",
+    "message": "Message",
+}
+
+
+def pipelines_frame(pipelines: dict[str, Any]) -> pl.DataFrame:
+    """One row per newest run: its flow, system, start, status, seconds, and the failed step
+    and its message when it is failing."""
+    failing = {f["run_id"]: f for f in pipelines["failing"]}
+    rows = []
+    for run in pipelines["runs"]:
+        bad = failing.get(run["run_id"], {})
+        rows.append(
+            {
+                "flow": run["flow"],
+                "system_id": run["system_id"] or "(all)",
+                "started_at": _moment(run["started_at"]),
+                "status": bad.get("status", run["status"]) if bad else run["status"],
+                "seconds": run.get("seconds"),
+                "failed_step": bad.get("failed_step", ""),
+                "message": bad.get("message", ""),
+            }
+        )
+    schema = {c: pl.Float64() if c == "seconds" else pl.String() for c in PIPELINE_COLUMNS}
+    return pl.DataFrame(rows, schema=schema).rename(PIPELINE_COLUMNS)
+
+
+def pipelines_section(pipelines: dict[str, Any]) -> None:
+    """The scheduled pipelines: an error per failing one naming the step and its message, and
+    a table of the newest runs; with none yet, how to start them."""
+    st.subheader("Scheduled pipelines")
+    if not pipelines["runs"]:
+        st.info(
+            "**No scheduled run yet.** `fleetcast run` starts the daily cycle, the feed polls "
+            "and the compaction; their runs and steps appear here.",
+            icon=":material/schedule:",
+        )
+        return
+    for bad in pipelines["failing"]:
+        where = f"{bad['flow']} · {bad['system_id']}" if bad["system_id"] else bad["flow"]
+        st.error(
+            f"**{where}**: step `{bad['failed_step']}` {bad['status']} in the run of "
+            f"{_moment(bad['started_at'])}: {bad['message'] or 'no message'}",
+            icon=":material/error:",
+        )
+    st.dataframe(
+        pipelines_frame(pipelines),
+        hide_index=True,
+        width="stretch",
+        column_config={"Seconds": st.column_config.NumberColumn(format="%.1f")},
+    )
+    if not pipelines["failing"]:
+        st.success(
+            f"All {len(pipelines['runs'])} pipelines ran fine last time.",
+            icon=":material/check_circle:",
+        )
+
+
 def render() -> None:
     """The page."""
     system_id = state.require_system()
@@ -231,11 +296,13 @@ def render() -> None:
             has_demand=summary is not None and summary.last_day is not None,
             has_forecasts=summary is not None and summary.latest_issue is not None,
         )
+        pipelines_section(mstate.pipelines(state.store_key()))
         return
     status_section(run)
     accuracy_section(accuracy_frame(view["accuracy"]), run, system_id=system_id)
     drift_section(view["drift"], run, system_id=system_id)
     sources_section(run)
+    pipelines_section(mstate.pipelines(state.store_key()))
 
 
 if __name__ == "__main__":
