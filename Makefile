@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 EXTRAS ?= dev,postgres,mysql,ml,api,dashboard,planning,carsharing,monitoring,orchestration
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test lint format bench clean
 
@@ -26,7 +27,7 @@ demo: install
 	$(BIN)/fleetcast demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# fleetcast.cli builds its Rich consoles at import time: fix their width on every worker.
+os.environ.setdefault("COLUMNS", "200")
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
