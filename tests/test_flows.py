@@ -189,6 +189,30 @@ def test_run_once_from_the_cli(flows: ModuleType, demo_home: Path) -> None:
         assert f"ok {name}" in result.output
 
 
+def test_deploy_to_a_work_pool(flows: ModuleType, demo_home: Path) -> None:
+    """`fleetcast run --deploy-to POOL` registers every schedule for the pool's workers,
+    each with the flow's module entry point and its schedule."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from fleetcast.cli import app
+    from fleetcast.cli._common import state
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="fleetcast", type="process"))
+    state.settings = None
+    result = CliRunner().invoke(app, ["run", "--deploy-to", "fleetcast"])
+    assert result.exit_code == 0, result.output
+    assert "3 deployment(s) registered" in result.output
+    with get_client(sync_client=True) as client:
+        daily = client.read_deployment_by_name("fleetcast-daily/daily-demo")
+        assert client.read_deployment_by_name("fleetcast-poll/poll-demo").work_pool_name
+        assert client.read_deployment_by_name("fleetcast-compact/compact").work_pool_name
+    assert daily.work_pool_name == "fleetcast"
+    assert daily.entrypoint == "fleetcast.flows.daily_flow"
+    assert daily.schedules[0].schedule.cron == "0 5 * * *"
+
+
 def _pipeline_rows(home: Path) -> list[tuple[str, str, str, str | None]]:
     store = Store(load_settings(home=home, env={}))
     try:

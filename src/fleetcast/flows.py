@@ -285,6 +285,30 @@ def serve_planned(plans: list[Planned]) -> None:
     serve(*[p.to_deployment() for p in plans], print_starting_message=False)
 
 
+def deploy_planned(plans: list[Planned], work_pool: str) -> list[str]:
+    """Register every schedule on the Prefect server at PREFECT_API_URL for ``work_pool``
+    (its workers import the flows from the installed package: no image, no code upload);
+    returns the deployment ids."""
+    if not PREFECT_API_URL.value():
+        raise FleetcastError(
+            "--deploy-to needs PREFECT_API_URL: the Prefect server whose work pool runs the "
+            "flows (e.g. http://prefect.internal:4200/api)"
+        )
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(work_pool)
+        except ObjectNotFound:
+            raise FleetcastError(
+                f"no work pool {work_pool!r} on {PREFECT_API_URL.value()}: create it first "
+                f"(prefect work-pool create {work_pool} --type process)"
+            ) from None
+    ids = [p.to_deployment().apply(work_pool_name=work_pool) for p in plans]
+    return [str(i) for i in ids]
+
+
 def _free_port(preferred: int) -> int:
     with socket.socket() as probe:
         try:

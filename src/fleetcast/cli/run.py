@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -36,6 +38,14 @@ def run(
     port: Annotated[
         int, typer.Option(help="Port of the local Prefect server and its UI (when not taken).")
     ] = 4200,
+    deploy_to: Annotated[
+        str | None,
+        typer.Option(
+            help="Register the schedules for this Prefect work pool on PREFECT_API_URL and "
+            "exit, instead of serving them here (start workers with `prefect worker start`).",
+            metavar="POOL",
+        ),
+    ] = None,
 ) -> None:
     """Serve the scheduled pipelines until Ctrl-C: each feed polled every minute, snapshot
     history compacted hourly, and each system's daily cycle (ingest -> airport arrivals ->
@@ -51,6 +61,7 @@ def run(
     """
     config_settings = settings()
     _export_store_location(config_settings)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     from fleetcast import flows
     from fleetcast.jobs import pipeline as jobs
 
@@ -65,6 +76,19 @@ def run(
     if closed:
         err.print(f"[yellow]{closed} run row(s) left running by a stopped scheduler: interrupted")
     _print_plans(plans)
+    if deploy_to:
+        try:
+            ids = flows.deploy_planned(plans, deploy_to)
+        except FleetcastError as exc:
+            raise fail(str(exc)) from exc
+        finally:
+            store.close()
+        console.print(
+            f"{len(ids)} deployment(s) registered for work pool [bold]{deploy_to}[/]; start a "
+            f"worker where fleetcast and the FLEETCAST_* store settings are: "
+            f"prefect worker start --pool {deploy_to}"
+        )
+        return
     failed = 0
     try:
         if once:
@@ -86,6 +110,11 @@ def run(
         store.close()
     if failed:
         raise typer.Exit(1)
+
+
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    """`docker stop` and systemd send SIGTERM: stop as on Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def _export_store_location(config_settings: Any) -> None:
