@@ -6,8 +6,8 @@ recount), airport arrivals (off without a key), forecast, plan (the default 30 s
 budget), monitor — runs alternately as plain function calls and as the ``fleetcast-daily``
 Prefect flow against a local Prefect server (the one ``fleetcast run`` starts), ``--repeat``
 times each. Both do the same work into the same store, so the difference in wall time is
-the orchestration's overhead; the flow's own share is also read as its wall time minus the
-time spent inside its steps. Target: the cycle under 60 s on 2 cores.
+the orchestration's overhead; the share printed is the flow's wall time minus the time spent
+inside its jobs, as the jobs record it. Target: the cycle under 60 s on 2 cores.
 
     python benchmarks/pipeline.py [--repeat 2] [--days 730]
 """
@@ -150,18 +150,18 @@ def main() -> None:
         )
     console.print(steps)
     console.print(totals)
-    task_overhead = sum(
+    step_noise = sum(
         statistics.median(c[1][k] for c in flowed) - statistics.median(c[1][k] for c in plain)
         for k in flowed[0][1]
     )
-    around = flow_wall - statistics.median(sum(c[1].values()) for c in flowed)
-    overhead = task_overhead + around
+    overhead = flow_wall - statistics.median(sum(c[1].values()) for c in flowed)
     console.print(
         f"orchestration overhead: {overhead:.2f} s of the flow's {flow_wall:.2f} s "
-        f"({overhead / flow_wall:.1%}): {task_overhead:.2f} s in running the steps as tasks, "
-        f"{around:.2f} s around them (flow run start and end). Wall-time difference "
-        f"flow - plain: {flow_wall - plain_wall:+.2f} s (routing's fixed budget and machine "
-        f"noise included). Server start-up: {startup:.1f} s once per `fleetcast run`. "
+        f"({overhead / flow_wall:.1%}): the flow's wall time minus the time inside its jobs "
+        f"(flow and task runs, state reports, logging). The jobs themselves differed by "
+        f"{step_noise:+.2f} s as tasks against plain calls (the same code: machine noise "
+        f"and warm imports). Wall-time difference flow - plain: {flow_wall - plain_wall:+.2f} s. "
+        f"Server start-up: {startup:.1f} s once per `fleetcast run`. "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} cores."
     )
     statuses = plain[0][2]
