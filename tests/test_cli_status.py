@@ -4,6 +4,7 @@ of each in a table and a red line naming the failing step, the same under "pipel
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from fleetcast.cli import app
 from fleetcast.config import load_settings
+from fleetcast.jobs import pipeline as pl_jobs
 from fleetcast.store import Store
 from pipeline_runs import FAILURE, record_sample_runs
 
@@ -45,3 +47,20 @@ def test_status_shows_the_failing_pipeline(home: Path) -> None:
     (bad,) = info["pipelines"]["failing"]
     assert bad["failed_step"] == "forecast" and FAILURE in bad["message"]
     assert len(info["pipelines"]["runs"]) == 3
+
+
+def test_status_tells_an_interrupted_run_from_a_failed_one(home: Path) -> None:
+    """A run stopped by Ctrl-C is listed as interrupted (yellow), not as failing."""
+    store = Store(load_settings(home=home, env={}))
+    try:
+
+        def stop(step: str, fn: object, *args: object) -> object:
+            raise KeyboardInterrupt
+
+        with contextlib.suppress(KeyboardInterrupt):
+            pl_jobs.compact_snapshots(store, call=stop)
+    finally:
+        store.close()
+    out = runner.invoke(app, ["--home", str(home), "status"]).output
+    assert "Pipeline compact interrupted" in out and "failing" not in out
+    assert "stopped (KeyboardInterrupt" in out

@@ -5,6 +5,8 @@ until Ctrl-C, with nothing left running."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -266,3 +268,24 @@ def test_fleetcast_run_serves_until_ctrl_c(tmp_path: Path, demo_home: Path) -> N
     output = (tmp_path / "run.log").read_text()
     assert "Prefect UI: http://127.0.0.1:" in output
     assert [r for r in _pipeline_rows(home) if r[2] == "running"] == []
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [(asyncio.CancelledError(), False), (KeyboardInterrupt(), False), (OSError("x"), True)],
+)
+def test_shutdown_filter_drops_only_cancellation_tracebacks(
+    flows: ModuleType, error: BaseException, kept: bool
+) -> None:
+    """Ctrl-C makes Prefect's runner log a cancelled-callback traceback per connection; the
+    filter drops those and lets any other asyncio error through."""
+    record = logging.LogRecord(
+        "asyncio",
+        logging.ERROR,
+        __file__,
+        1,
+        "Exception in callback",
+        None,
+        (type(error), error, None),
+    )
+    assert flows._QuietShutdown().filter(record) is kept

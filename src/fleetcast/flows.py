@@ -26,6 +26,8 @@ from fleetcast.config import load_settings
 os.environ.setdefault("PREFECT_HOME", str(load_settings().home / "prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+import asyncio
+import logging
 import signal
 import socket
 import subprocess
@@ -279,10 +281,26 @@ def planned(
 
 
 def serve_planned(plans: list[Planned]) -> None:
-    """Serve every schedule from this process until Ctrl-C (Prefect ``serve``)."""
+    """Serve every schedule from this process until Ctrl-C (Prefect ``serve``, which
+    returns on Ctrl-C or SIGTERM)."""
     from prefect import serve
 
-    serve(*[p.to_deployment() for p in plans], print_starting_message=False)
+    quiet = _QuietShutdown()
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addFilter(quiet)
+    try:
+        serve(*[p.to_deployment() for p in plans], print_starting_message=False)
+    finally:
+        asyncio_log.removeFilter(quiet)
+
+
+class _QuietShutdown(logging.Filter):
+    """Drop asyncio's tracebacks of callbacks cancelled by Ctrl-C (Prefect's runner control
+    channel logs one per open connection as it shuts down); other asyncio errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, KeyboardInterrupt | asyncio.CancelledError)
 
 
 def deploy_planned(plans: list[Planned], work_pool: str) -> list[str]:

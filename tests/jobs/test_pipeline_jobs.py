@@ -173,6 +173,7 @@ def test_interrupted_step_is_recorded_and_propagates(city: tuple[Store, date]) -
     failing = pl_jobs.pipeline_status(store)["failing"]
     daily = next(f for f in failing if f["flow"] == "daily")
     assert (daily["failed_step"], daily["status"]) == ("plan", "interrupted")
+    assert daily["message"].startswith("stopped (KeyboardInterrupt")
 
 
 def test_close_abandoned_marks_rows_left_running(city: tuple[Store, date]) -> None:

@@ -217,10 +217,13 @@ def _print_pipelines(pipelines: dict[str, Any]) -> None:
     console.print(table)
     for bad in pipelines["failing"]:
         where = f"{bad['flow']} {bad['system_id']}" if bad["system_id"] else bad["flow"]
+        stopped = bad["status"] == "interrupted"
+        colour, verdict = ("yellow", "interrupted") if stopped else ("red", "failing")
         console.print(
-            f"[bold red]Pipeline {escape(where)} failing:[/] [red]step {bad['failed_step']} "
-            f"{bad['status']} in the run of {str(bad['started_at'])[:19].replace('T', ' ')} "
-            f"UTC: {escape(bad['message'] or 'no message')}[/]"
+            f"[bold {colour}]Pipeline {escape(where)} {verdict}:[/] [{colour}]step "
+            f"{bad['failed_step']} {bad['status']} in the run of "
+            f"{str(bad['started_at'])[:19].replace('T', ' ')} UTC: "
+            f"{escape(bad['message'] or 'no message')}[/]"
         )
 
 

@@ -101,6 +101,7 @@ def run(
                     _run_each(plans)
                 console.print(f"serving {len(plans)} schedule(s)")
                 flows.serve_planned(plans)
+            err.print("[yellow]stopped[/]: runs under way were marked interrupted")
     except KeyboardInterrupt:
         err.print("[yellow]stopped[/]: runs under way were marked interrupted")
     except FleetcastError as exc:

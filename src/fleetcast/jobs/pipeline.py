@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from asyncio import CancelledError
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -288,6 +289,8 @@ def _now() -> datetime:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt | SystemExit | CancelledError):
+        return f"stopped ({type(error).__name__}: Ctrl-C, SIGTERM or a cancelled run)"
     text = f"{type(error).__name__}: {error}"
     return text if len(text) <= 2000 else text[:1997] + "..."
 
