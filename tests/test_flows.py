@@ -289,3 +289,84 @@ def test_shutdown_filter_drops_only_cancellation_tracebacks(
         (type(error), error, None),
     )
     assert flows._QuietShutdown().filter(record) is kept
+
+
+def test_a_run_stands_aside_while_the_previous_one_works(
+    flows: ModuleType, demo_home: Path
+) -> None:
+    """Runs of one pipeline never overlap: a poll due while the last one still runs is
+    skipped, and stored nothing."""
+    from datetime import UTC, datetime
+
+    from fleetcast.store import pipeline as pstore
+
+    store = Store(load_settings())
+    try:
+        with store.begin() as conn:
+            pstore.start_step(
+                conn,
+                run_id="still-polling",
+                step=pstore.RUN_STEP,
+                flow=jobs.POLL,
+                system_id="demo",
+                started_at=datetime.now(UTC),
+            )
+        polls = count(demo_home, select(func.count()).where(PipelineRun.flow == jobs.POLL))
+        url = str(demo_home / "gbfs" / "demo" / "gbfs.json")
+        state = flows.poll_flow("demo", url, return_state=True)
+        assert state.is_completed(), state.message
+        assert state.result()["status"] == "skipped" and "under_way_since" in state.result()
+        after = count(demo_home, select(func.count()).where(PipelineRun.flow == jobs.POLL))
+        assert after == polls
+    finally:
+        jobs.close_abandoned(store, why="test over")
+        store.close()
+
+
+def test_clear_stale_runs_after_a_stopped_scheduler(flows: ModuleType, demo_home: Path) -> None:
+    """What a stopped `fleetcast run` left on its Prefect server: missed polls deleted (an
+    upcoming one kept), only the newest missed daily cycle kept, a run left running
+    crashed, so the next `fleetcast run` starts clean."""
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Running, Scheduled
+
+    store = Store(load_settings())
+    try:
+        plans = flows.planned(store, jobs.ScheduleConfig())
+    finally:
+        store.close()
+    poll, daily = plans[0], plans[1]
+    now = datetime.now(UTC)
+    with get_client(sync_client=True) as client:
+        ids = {p.name: p.to_deployment().apply() for p in (poll, daily)}
+        runs = {}
+        for key, plan, state in (
+            ("missed-poll-1", poll, Scheduled(scheduled_time=now - timedelta(minutes=3))),
+            ("missed-poll-2", poll, Scheduled(scheduled_time=now - timedelta(minutes=2))),
+            ("next-poll", poll, Scheduled(scheduled_time=now + timedelta(minutes=5))),
+            ("running-poll", poll, Running()),
+            ("missed-day-1", daily, Scheduled(scheduled_time=now - timedelta(days=2))),
+            ("missed-day-2", daily, Scheduled(scheduled_time=now - timedelta(days=1))),
+        ):
+            runs[key] = client.create_flow_run_from_deployment(ids[plan.name], state=state).id
+        tidied = flows.clear_stale_runs([poll, daily], crash_unfinished=True)
+
+        def state_of(key: str) -> StateType | None:
+            from prefect.exceptions import ObjectNotFound
+
+            try:
+                return client.read_flow_run(runs[key]).state_type
+            except ObjectNotFound:
+                return None
+
+        assert tidied == 4
+        assert state_of("missed-poll-1") is None and state_of("missed-poll-2") is None
+        assert state_of("next-poll") == StateType.SCHEDULED
+        assert state_of("running-poll") == StateType.CRASHED
+        assert state_of("missed-day-1") is None
+        assert state_of("missed-day-2") == StateType.SCHEDULED
+        for key in ("next-poll", "missed-day-2"):
+            client.delete_flow_run(runs[key])

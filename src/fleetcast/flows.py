@@ -151,12 +151,34 @@ def _result(report: jobs.RunReport) -> dict[str, Any]:
     return result
 
 
-@flow(name="fleetcast-daily", timeout_seconds=6 * 3600)
+DAILY_TIMEOUT_S: Final = 6 * 3600
+POLL_TIMEOUT_S: Final = 300
+COMPACT_TIMEOUT_S: Final = 3600
+
+
+def _stand_aside(
+    store: Store, flow: str, system_id: str | None, timeout_s: float
+) -> dict[str, Any] | None:
+    """A skipped result when the previous run of this pipeline is still working (runs of
+    one pipeline never overlap), else None."""
+    since = jobs.under_way(store, flow, system_id, within_s=timeout_s)
+    if since is None:
+        return None
+    get_run_logger().warning(
+        "%s skipped: the run started %s UTC is still under way", flow, f"{since:%H:%M:%S}"
+    )
+    return {"status": "skipped", "under_way_since": since.isoformat()}
+
+
+@flow(name="fleetcast-daily", timeout_seconds=DAILY_TIMEOUT_S)
 def daily_flow(system_id: str, today: date | None = None) -> dict[str, Any]:
     """The daily cycle of one system: ingest, arrivals, training when due, forecast, plan,
     monitor (``today`` defaults to today in the system's timezone)."""
     store = _open_store()
     try:
+        busy = _stand_aside(store, jobs.DAILY, system_id, DAILY_TIMEOUT_S)
+        if busy is not None:
+            return busy
         config = jobs.schedule_for(store.settings)
         report = jobs.daily_cycle(
             store, system_id, config=config, today=today, call=task_call, flow_run_id=_flow_run_id()
@@ -166,7 +188,7 @@ def daily_flow(system_id: str, today: date | None = None) -> dict[str, Any]:
     return _result(report)
 
 
-@flow(name="fleetcast-poll", timeout_seconds=300)
+@flow(name="fleetcast-poll", timeout_seconds=POLL_TIMEOUT_S)
 def poll_flow(
     system_id: str, url: str, every_s: float = 60.0, timezone: str | None = None
 ) -> dict[str, Any]:
@@ -178,13 +200,16 @@ def poll_flow(
     feed = jobs.FeedSchedule(system_id, url, every_s=every_s, timezone=timezone)
     store = _open_store()
     try:
+        busy = _stand_aside(store, jobs.POLL, system_id, POLL_TIMEOUT_S)
+        if busy is not None:
+            return busy
         report = jobs.poll_feed(store, feed, call=task_call, flow_run_id=_flow_run_id())
     finally:
         store.close()
     return _result(report)
 
 
-@flow(name="fleetcast-compact", timeout_seconds=3600)
+@flow(name="fleetcast-compact", timeout_seconds=COMPACT_TIMEOUT_S)
 def compact_flow(every_minutes: float = 60.0) -> dict[str, Any]:
     """Compaction of every system's snapshot history (and pruning of old poll runs)."""
     late = _late_by(every_minutes * 60)
@@ -193,6 +218,9 @@ def compact_flow(every_minutes: float = 60.0) -> dict[str, Any]:
         return {"status": "skipped", "late_s": round(late)}
     store = _open_store()
     try:
+        busy = _stand_aside(store, jobs.COMPACT, None, COMPACT_TIMEOUT_S)
+        if busy is not None:
+            return busy
         report = jobs.compact_snapshots(store, call=task_call, flow_run_id=_flow_run_id())
     finally:
         store.close()
@@ -220,7 +248,6 @@ class Planned:
             name=self.name,
             schedule=self.schedule,
             parameters=self.parameters,
-            concurrency_limit=1,
             paused=False,
             tags=["fleetcast"],
             entrypoint_type=EntrypointType.MODULE_PATH,
@@ -292,6 +319,74 @@ def serve_planned(plans: list[Planned]) -> None:
         serve(*[p.to_deployment() for p in plans], print_starting_message=False)
     finally:
         asyncio_log.removeFilter(quiet)
+
+
+_PAGE: Final = 200
+"""The most flow runs the Prefect API returns per request."""
+
+
+def clear_stale_runs(
+    plans: list[Planned], *, crash_unfinished: bool, replay_missed_daily: bool = True
+) -> int:
+    """Tidy what a stopped scheduler left on the Prefect server for these schedules, before
+    serving them again: the scheduled runs whose time passed while it was down are deleted
+    (with ``replay_missed_daily`` the newest missed daily cycle is kept, so it runs once
+    now) and, with
+    ``crash_unfinished`` (the server is ours, so nothing else runs them), runs left pending
+    or running are marked crashed. Returns the runs tidied."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed
+
+    oldest_first = FlowRunSort.EXPECTED_START_TIME_ASC
+    now = datetime.now(UTC)
+    unfinished = [StateType.PENDING, StateType.RUNNING] if crash_unfinished else []
+    tidied = 0
+    with get_client(sync_client=True) as client:
+        for plan in plans:
+            try:
+                deployment = client.read_deployment_by_name(f"{plan.flow.name}/{plan.name}")
+            except ObjectNotFound:
+                continue
+            wanted = FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, *unfinished])
+                ),
+            )
+            runs: list[Any] = []
+            while page := client.read_flow_runs(
+                flow_run_filter=wanted, sort=oldest_first, limit=_PAGE, offset=len(runs)
+            ):
+                runs += page
+                if len(page) < _PAGE:
+                    break
+            missed = [
+                r
+                for r in runs
+                if r.state_type == StateType.SCHEDULED
+                and r.expected_start_time is not None
+                and r.expected_start_time < now
+            ]
+            if plan.flow is daily_flow and replay_missed_daily:
+                missed = missed[:-1]
+            for run in missed:
+                client.delete_flow_run(run.id)
+            for run in runs:
+                if run.state_type in unfinished:
+                    message = "fleetcast run stopped while this run was under way"
+                    client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+                    tidied += 1
+            tidied += len(missed)
+    return tidied
 
 
 class _QuietShutdown(logging.Filter):

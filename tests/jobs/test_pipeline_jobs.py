@@ -208,3 +208,32 @@ def test_scheduled_systems(city: tuple[Store, date]) -> None:
     assert pl_jobs.scheduled_systems(store, ScheduleConfig()) == [("demo", "America/Chicago")]
     with pytest.raises(ConfigError, match="not in the store"):
         pl_jobs.scheduled_systems(store, ScheduleConfig(systems=("nowhere",)))
+
+
+def test_under_way_sees_only_a_live_run_of_the_same_pipeline(city: tuple[Store, date]) -> None:
+    """A run row still 'running' makes the next run of that pipeline stand aside, unless it
+    is older than the flow's timeout (a killed run) or belongs to another system."""
+    from datetime import UTC, datetime
+
+    from fleetcast.store import pipeline as pstore
+
+    store, _ = city
+    now = datetime.now(UTC)
+    with store.begin() as conn:
+        for run_id, system_id, hours_ago in (("live", "demo", 0), ("dead", "elsewhere", 7)):
+            pstore.start_step(
+                conn,
+                run_id=run_id,
+                step=pstore.RUN_STEP,
+                flow=pl_jobs.DAILY,
+                system_id=system_id,
+                started_at=now - timedelta(hours=hours_ago),
+            )
+    try:
+        since = pl_jobs.under_way(store, pl_jobs.DAILY, "demo", within_s=6 * 3600)
+        assert since is not None and abs((since - now).total_seconds()) < 1
+        assert pl_jobs.under_way(store, pl_jobs.DAILY, "elsewhere", within_s=6 * 3600) is None
+        assert pl_jobs.under_way(store, pl_jobs.POLL, "demo", within_s=300) is None
+        assert pl_jobs.under_way(store, pl_jobs.COMPACT, None, within_s=3600) is None
+    finally:
+        pl_jobs.close_abandoned(store, why="test over")

@@ -7,6 +7,7 @@ import signal
 from types import FrameType
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.table import Table
 
@@ -94,9 +95,22 @@ def run(
         if once:
             failed = _run_each(plans)
         else:
+            own_server = not os.environ.get("PREFECT_API_URL")
             with flows.prefect_server(config_settings.home, port=port) as url:
                 ui = url.removesuffix("/api")
                 console.print(f"Prefect UI: [bold]{ui}[/]  ·  Ctrl-C to stop")
+                try:
+                    tidied = flows.clear_stale_runs(
+                        plans, crash_unfinished=own_server, replay_missed_daily=not now
+                    )
+                except httpx.HTTPError as exc:
+                    tidied = 0
+                    err.print(
+                        f"[yellow]could not tidy the runs a stopped scheduler left ({exc}); "
+                        "missed polls will be skipped as late[/]"
+                    )
+                if tidied:
+                    err.print(f"[yellow]{tidied} run(s) a stopped scheduler left were tidied[/]")
                 if now:
                     _run_each(plans)
                 console.print(f"serving {len(plans)} schedule(s)")

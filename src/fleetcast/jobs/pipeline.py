@@ -284,6 +284,18 @@ def close_abandoned(store: Store, *, why: str) -> int:
         return pstore.close_running(conn, at=_now(), message=why)
 
 
+def under_way(
+    store: Store, flow: str, system_id: str | None, *, within_s: float
+) -> datetime | None:
+    """When a run of the same pipeline still running began (one started in the last
+    ``within_s`` seconds, its flow's timeout: an older row is a killed run, not a live one),
+    so a run due while the previous one works can stand aside instead of overlapping it."""
+    with store.connect() as conn:
+        return pstore.running_since(
+            conn, flow=flow, system_id=system_id, after=_now() - timedelta(seconds=within_s)
+        )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

@@ -168,6 +168,27 @@ def failing(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def running_since(
+    conn: Connection, *, flow: str, system_id: str | None, after: datetime
+) -> datetime | None:
+    """When the run of ``flow`` for ``system_id`` still ``running`` (started after
+    ``after``) began, or None when none is."""
+    table = _table()
+    same_system = (
+        table.c.system_id.is_(None) if system_id is None else table.c.system_id == system_id
+    )
+    started = conn.execute(
+        select(func.max(table.c.started_at)).where(
+            table.c.step == RUN_STEP,
+            table.c.flow == flow,
+            same_system,
+            table.c.status == "running",
+            table.c.started_at > after,
+        )
+    ).scalar_one_or_none()
+    return _aware(started)
+
+
 def close_running(conn: Connection, *, at: datetime, message: str) -> int:
     """Mark every row still ``running`` as ``interrupted`` at ``at``; returns rows marked."""
     table = _table()
