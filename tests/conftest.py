@@ -30,6 +30,29 @@ MINI_ZONES = DATA / "zones" / "mini_chicago.geojson"
 """Four 2 km squares north-west of the Loop with community-area properties 1-4."""
 
 
+STORE_ENV = (
+    "FLEETCAST_HOME",
+    "FLEETCAST_DB_URL",
+    "FLEETCAST_LAKE_URL",
+    "FLEETCAST_CONFIG",
+    "PREFECT_API_URL",
+)
+"""What `fleetcast run` exports for its flow runs: set in-process by a CLI test, it would
+point every later test in the same worker at that test's store."""
+
+
+@pytest.fixture(autouse=True)
+def _restore_store_env() -> Iterator[None]:
+    """Put the store-locating variables back as they were before each test."""
+    before = {name: os.environ.get(name) for name in STORE_ENV}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def chicago_areas_path() -> Path:
     """The portal's real 77 community areas (skips when ../shared/data is absent)."""
