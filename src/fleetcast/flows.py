@@ -321,32 +321,19 @@ def serve_planned(plans: list[Planned]) -> None:
         asyncio_log.removeFilter(quiet)
 
 
-_PAGE: Final = 200
-"""The most flow runs the Prefect API returns per request."""
-
-
 def clear_stale_runs(
     plans: list[Planned], *, crash_unfinished: bool, replay_missed_daily: bool = True
 ) -> int:
     """Tidy what a stopped scheduler left on the Prefect server for these schedules, before
-    serving them again: the scheduled runs whose time passed while it was down are deleted
+    serving them again: scheduled runs whose time passed while it was down are deleted
     (with ``replay_missed_daily`` the newest missed daily cycle is kept, so it runs once
-    now) and, with
-    ``crash_unfinished`` (the server is ours, so nothing else runs them), runs left pending
-    or running are marked crashed. Returns the runs tidied."""
+    now) and, with ``crash_unfinished`` (the server is ours, so nothing else runs them),
+    runs left pending or running are marked crashed. Returns the runs tidied."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterDeploymentId,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
     from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
     from prefect.exceptions import ObjectNotFound
     from prefect.states import Crashed
 
-    oldest_first = FlowRunSort.EXPECTED_START_TIME_ASC
     now = datetime.now(UTC)
     unfinished = [StateType.PENDING, StateType.RUNNING] if crash_unfinished else []
     tidied = 0
@@ -356,19 +343,7 @@ def clear_stale_runs(
                 deployment = client.read_deployment_by_name(f"{plan.flow.name}/{plan.name}")
             except ObjectNotFound:
                 continue
-            wanted = FlowRunFilter(
-                deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
-                state=FlowRunFilterState(
-                    type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, *unfinished])
-                ),
-            )
-            runs: list[Any] = []
-            while page := client.read_flow_runs(
-                flow_run_filter=wanted, sort=oldest_first, limit=_PAGE, offset=len(runs)
-            ):
-                runs += page
-                if len(page) < _PAGE:
-                    break
+            runs = _runs_of(client, deployment.id, [StateType.SCHEDULED, *unfinished])
             missed = [
                 r
                 for r in runs
@@ -380,13 +355,44 @@ def clear_stale_runs(
                 missed = missed[:-1]
             for run in missed:
                 client.delete_flow_run(run.id)
-            for run in runs:
-                if run.state_type in unfinished:
-                    message = "fleetcast run stopped while this run was under way"
-                    client.set_flow_run_state(run.id, Crashed(message=message), force=True)
-                    tidied += 1
-            tidied += len(missed)
+            left = [r for r in runs if r.state_type in unfinished]
+            for run in left:
+                message = "fleetcast run stopped while this run was under way"
+                client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+            tidied += len(missed) + len(left)
     return tidied
+
+
+_PAGE: Final = 200
+"""The most flow runs the Prefect API returns per request."""
+
+
+def _runs_of(client: Any, deployment_id: Any, states: list[Any]) -> list[Any]:
+    """Every flow run of a deployment in one of ``states``, oldest expected start first
+    (sort, limit and offset given: the bundled server rejects them as null)."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    wanted = FlowRunFilter(
+        deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states)),
+    )
+    runs: list[Any] = []
+    while True:
+        page = client.read_flow_runs(
+            flow_run_filter=wanted,
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=_PAGE,
+            offset=len(runs),
+        )
+        runs += page
+        if len(page) < _PAGE:
+            return runs
 
 
 class _QuietShutdown(logging.Filter):
