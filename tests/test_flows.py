@@ -267,6 +267,7 @@ def test_fleetcast_run_serves_until_ctrl_c(tmp_path: Path, demo_home: Path) -> N
         log.close()
     output = (tmp_path / "run.log").read_text()
     assert "Prefect UI: http://127.0.0.1:" in output
+    assert "stopped: runs under way were marked interrupted" in output
     assert [r for r in _pipeline_rows(home) if r[2] == "running"] == []
 
 

@@ -15,6 +15,7 @@ from fleetcast.cli._common import console, err, fail, open_store, settings
 from fleetcast.errors import FleetcastError
 
 ABANDONED = "the scheduler stopped while this ran (nothing of it was half-written)"
+STOPPED = "[yellow]stopped[/]: runs under way were marked interrupted"
 
 
 def run(
@@ -99,25 +100,14 @@ def run(
             with flows.prefect_server(config_settings.home, port=port) as url:
                 ui = url.removesuffix("/api")
                 console.print(f"Prefect UI: [bold]{ui}[/]  ·  Ctrl-C to stop")
-                try:
-                    tidied = flows.clear_stale_runs(
-                        plans, crash_unfinished=own_server, replay_missed_daily=not now
-                    )
-                except httpx.HTTPError as exc:
-                    tidied = 0
-                    err.print(
-                        f"[yellow]could not tidy the runs a stopped scheduler left ({exc}); "
-                        "missed polls will be skipped as late[/]"
-                    )
-                if tidied:
-                    err.print(f"[yellow]{tidied} run(s) a stopped scheduler left were tidied[/]")
+                _tidy_stale_runs(flows, plans, own_server=own_server, replay=not now)
                 if now:
                     _run_each(plans)
                 console.print(f"serving {len(plans)} schedule(s)")
                 flows.serve_planned(plans)
-            err.print("[yellow]stopped[/]: runs under way were marked interrupted")
+            err.print(STOPPED)
     except KeyboardInterrupt:
-        err.print("[yellow]stopped[/]: runs under way were marked interrupted")
+        err.print(STOPPED)
     except FleetcastError as exc:
         raise fail(str(exc)) from exc
     finally:
@@ -125,6 +115,23 @@ def run(
         store.close()
     if failed:
         raise typer.Exit(1)
+
+
+def _tidy_stale_runs(flows: Any, plans: list[Any], *, own_server: bool, replay: bool) -> None:
+    """Clear what a stopped scheduler left on the Prefect server, saying so; a server that
+    will not answer the clean-up is reported, not fatal (late polls skip themselves)."""
+    try:
+        tidied = flows.clear_stale_runs(
+            plans, crash_unfinished=own_server, replay_missed_daily=replay
+        )
+    except httpx.HTTPError as exc:
+        err.print(
+            f"[yellow]could not tidy the runs a stopped scheduler left ({exc}); "
+            "missed polls will be skipped as late[/]"
+        )
+        return
+    if tidied:
+        err.print(f"[yellow]{tidied} run(s) a stopped scheduler left were tidied[/]")
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
